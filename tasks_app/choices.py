@@ -1,0 +1,63 @@
+"""Enumerations of the domain; labels are what users read (translated)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class AgencyKind(models.TextChoices):
+    UBND = "ubnd", _("People's Committee")
+    DEPARTMENT = "so", _("Department")
+    UNIT = "don_vi", _("Public service unit")
+    OFFICE = "phong", _("Specialised office")
+    PARTY = "party", _("Party body")
+    PRESS = "press", _("Press agency")
+    OTHER = "other", _("Other agency")
+
+
+class SuccessionKind(models.TextChoices):
+    RENAME = "rename", _("Renamed")
+    MERGE = "merge", _("Merged")
+    SPLIT = "split", _("Split")
+    ABOLISH = "abolish", _("Abolished")
+
+
+class Role(models.TextChoices):
+    MONITOR = "monitor", _("Monitoring officer")
+    LEADER = "leader", _("Leader")
+    MANAGER = "manager", _("Manager")
+    OFFICER = "officer", _("Officer")
+
+
+class TaskState(models.TextChoices):
+    """The stored workflow state; the latest status update decides it."""
+
+    NOT_STARTED = "not_started", pgettext_lazy("task state", "Not started")
+    IN_PROGRESS = "in_progress", pgettext_lazy("task state", "In progress")
+    AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting confirmation")
+    COMPLETED = "completed", pgettext_lazy("task state", "Completed")
+    WITHDRAWN = "withdrawn", pgettext_lazy("task state", "Withdrawn")
+
+
+class ReportCategory(models.TextChoices):
+    """The official buckets of Vietnamese task reports, computed at an as-of date."""
+
+    COMPLETED_ON_TIME = "completed_on_time", _("Completed on time")
+    COMPLETED_LATE = "completed_late", _("Completed late")
+    IN_PROGRESS = "in_progress", _("In progress, within deadline")
+    OVERDUE = "overdue", _("In progress, overdue")
+    NOT_STARTED = "not_started", pgettext_lazy("report category", "Not started")
+    REGULAR = "regular", _("Regular task (no deadline)")
+    WITHDRAWN = "withdrawn", _("Stopped")
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class UpdateKind(models.TextChoices):
+    REPORT = "report", _("Progress report by the lead agency")
+    CONTRIBUTION = "contribution", _("Contribution by a coordinating agency")
+    CONFIRMATION = "confirmation", _("Decision by the monitoring agency")

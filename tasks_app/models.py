@@ -1,0 +1,623 @@
+"""The domain model: agencies, plans, priority areas, tasks and their history.
+
+History is never overwritten. A task's current state is the latest StatusUpdate (copied onto
+the task row for fast listing); an approved DeadlineExtension moves `due` and keeps
+`original_due`; agencies that were renamed, merged or abolished keep their records and are
+linked to their successors by AgencySuccession rows.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tasks_app.choices import (
+    AgencyKind,
+    ExtensionStatus,
+    Role,
+    SuccessionKind,
+    TaskState,
+    UpdateKind,
+)
+from tasks_app.querysets import AgencyQuerySet, TaskQuerySet
+
+
+class AdministrativeLevel(models.Model):
+    """A tier of government (province, district, commune). Data, not code: the 2025 reform
+    ended the district tier, so a level has validity dates like an agency."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("administrative level")
+        verbose_name_plural = _("administrative levels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(models.Model):
+    """An agency (department, People's Committee, office…) in the tree of the province.
+
+    `path` is the chain of primary keys from the root ("/1/7/42/"), kept in step with
+    `parent` by save(); it makes "this agency and everything under it" one indexed
+    prefix match, which the permission scope needs on every request.
+    """
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    doc_code = models.CharField(
+        _("document code"),
+        max_length=20,
+        blank=True,
+        help_text=_("Abbreviation used in document numbers, e.g. STTTT in 12/BC-STTTT."),
+    )
+    level = models.ForeignKey(
+        AdministrativeLevel,
+        verbose_name=_("administrative level"),
+        on_delete=models.PROTECT,
+        related_name="agencies",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AgencyKind.choices)
+    place_name = models.CharField(
+        _("place name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Locality written in the date line of documents, e.g. Nam Định."),
+    )
+    gso_code = models.CharField(_("statistical code"), max_length=20, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+                name="agency_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name or self.name
+
+    def clean(self) -> None:
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("An agency cannot be placed under itself.")})
+            ancestor = ancestor.parent
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            kwargs.pop("force_insert", None)
+        old_path = self.path
+        self.path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        super().save(*args, **kwargs)
+        if old_path and old_path != self.path:
+            # The agency moved: rewrite the prefix of every descendant in one statement.
+            Agency.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(
+                    models.Value(self.path), Substr("path", len(old_path) + 1)
+                )
+            )
+
+    def is_valid_on(self, day: datetime.date) -> bool:
+        """Whether the agency existed on `day`."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+class AgencySuccession(models.Model):
+    """A reorganisation event: one row per predecessor. The successor is empty when an
+    agency was abolished or its successor is not known; its open tasks then need to be
+    reassigned by hand."""
+
+    predecessor = models.ForeignKey(
+        Agency,
+        verbose_name=_("predecessor"),
+        on_delete=models.PROTECT,
+        related_name="successions",
+    )
+    successor = models.ForeignKey(
+        Agency,
+        verbose_name=_("successor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessions",
+    )
+    date = models.DateField(_("effective date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=SuccessionKind.choices)
+    legal_basis = models.CharField(_("legal basis"), max_length=255, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["date", "predecessor__code"]
+        verbose_name = _("agency succession")
+        verbose_name_plural = _("agency successions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["predecessor", "date", "kind"], name="succession_unique_event"
+            ),
+            # A rename always names the new agency; merges may not know it yet (2024 merges).
+            models.CheckConstraint(
+                condition=~Q(kind="rename") | Q(successor__isnull=False),
+                name="succession_rename_has_successor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.predecessor} → {self.successor or '—'} ({self.date:%d/%m/%Y})"
+
+
+class Membership(models.Model):
+    """A user's role in an agency. A user may belong to several agencies."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["agency__path", "user__username"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency", "role"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.agency} · {self.get_role_display()}"
+
+
+class DtiIndex(models.Model):
+    """A main index of the provincial Digital Transformation Index, by edition (2020, 2022…);
+    tasks and priority areas may be tagged with one."""
+
+    edition = models.PositiveSmallIntegerField(_("edition"))
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=150)
+    points = models.PositiveSmallIntegerField(_("points"), default=0)
+
+    class Meta:
+        ordering = ["edition", "code"]
+        verbose_name = _("DTI index")
+        verbose_name_plural = _("DTI indices")
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "code"], name="dti_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.edition})"
+
+
+class Plan(models.Model):
+    """A plan issued by an agency (usually the provincial People's Committee) for a period."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    number = models.CharField(_("document number"), max_length=60, blank=True)
+    title = models.CharField(_("title"), max_length=500)
+    issuing_agency = models.ForeignKey(
+        Agency, verbose_name=_("issuing agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    monitor_agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("monitoring agency"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    leader_in_charge = models.CharField(_("leader in charge"), max_length=255, blank=True)
+    source_document = models.TextField(_("source document"), blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "code"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="plan_period_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PlanDocument(models.Model):
+    """A document the plan is based on (resolution, national programme…)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="documents"
+    )
+    number = models.CharField(_("document number"), max_length=60)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    issuer = models.CharField(_("issuer"), max_length=255, blank=True)
+    title = models.CharField(_("title"), max_length=500)
+
+    class Meta:
+        ordering = ["plan", "issued_on", "number"]
+        verbose_name = _("basis document")
+        verbose_name_plural = _("basis documents")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_document_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PriorityArea(models.Model):
+    """A priority of the plan (smart city, e-government, digital health…)."""
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="priority_areas"
+    )
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=255)
+    name_en = models.CharField(_("name in English"), max_length=255, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    dti_index = models.ForeignKey(
+        DtiIndex,
+        verbose_name=_("DTI index"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["plan", "order", "code"]
+        verbose_name = _("priority area")
+        verbose_name_plural = _("priority areas")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="priority_area_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    """A unit of work led by one agency (chủ trì), with any number of coordinating agencies
+    (phối hợp). A plan item that several agencies carry out is a parent task with one child
+    per agency; the parent's progress rolls up from its children.
+
+    The state fields (state, progress, completed_on, result, kpi_actual) mirror the latest
+    StatusUpdate; `version` grows on every change so that stale edits can be refused.
+    """
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    priority_area = models.ForeignKey(
+        PriorityArea,
+        verbose_name=_("priority area"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    code = models.CharField(_("code"), max_length=60)
+    title = models.CharField(_("title"), max_length=500)
+    expected_output = models.TextField(_("expected output"), blank=True)
+    lead_agency = models.ForeignKey(
+        Agency, verbose_name=_("lead agency"), on_delete=models.PROTECT, related_name="led_tasks"
+    )
+    coordinating_agencies = models.ManyToManyField(
+        Agency,
+        verbose_name=_("coordinating agencies"),
+        blank=True,
+        related_name="coordinated_tasks",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    assigned_on = models.DateField(_("assigned on"))
+    original_due = models.DateField(_("original due date"), null=True, blank=True)
+    due = models.DateField(
+        _("due date"),
+        null=True,
+        blank=True,
+        help_text=_("The due date in force; empty for a regular task."),
+    )
+    state = models.CharField(
+        _("state"), max_length=30, choices=TaskState.choices, default=TaskState.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    kpi_target = models.DecimalField(
+        _("KPI target"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    kpi_unit = models.CharField(_("KPI unit"), max_length=150, blank=True)
+    kpi_actual = models.DecimalField(
+        _("KPI actual"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    weight = models.DecimalField(
+        _("weight"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Share of this task in its parent's progress; empty means equal shares."),
+    )
+    dti_index = models.ForeignKey(
+        DtiIndex,
+        verbose_name=_("DTI index"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    needs_reassignment = models.BooleanField(
+        _("needs reassignment"),
+        default=False,
+        help_text=_("The lead agency was abolished; the task must be assigned again."),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "code"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["lead_agency", "due"], name="task_lead_due"),
+            models.Index(fields=["plan", "priority_area"], name="task_plan_area"),
+            models.Index(fields=["due"], name="task_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="task_code_unique_in_plan"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="task_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | Q(completed_on__isnull=False),
+                name="task_completed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(due__isnull=True, original_due__isnull=True)
+                | Q(due__isnull=False, original_due__isnull=False),
+                name="task_due_and_original_due_together",
+            ),
+            models.CheckConstraint(
+                condition=Q(original_due__isnull=True) | Q(original_due__gte=F("assigned_on")),
+                name="task_due_after_assignment",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__isnull=True) | Q(weight__gt=0), name="task_weight_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")), name="task_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.title}"
+
+    @property
+    def is_regular(self) -> bool:
+        """A task with no due date is a regular task (nhiệm vụ thường xuyên)."""
+        return self.due is None
+
+    @property
+    def is_extended(self) -> bool:
+        return self.due is not None and self.due != self.original_due
+
+
+class StatusUpdate(models.Model):
+    """One report on a task: append-only. The lead agency reports progress, a coordinating
+    agency adds a contribution, the monitoring agency confirms or returns a completion.
+
+    `recorded_at` is when the update became known; reports at a date D only see updates
+    recorded by the end of D, so a report regenerated later shows the same figures.
+    """
+
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="updates"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=UpdateKind.choices, default=UpdateKind.REPORT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, db_index=True)
+    state = models.CharField(_("state"), max_length=30, choices=TaskState.choices)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"))
+    kpi_actual = models.DecimalField(
+        _("KPI actual"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    result = models.TextField(_("result"), blank=True)
+    difficulties = models.TextField(_("difficulties"), blank=True)
+    proposals = models.TextField(_("proposals"), blank=True)
+    reason = models.TextField(
+        _("reason"), blank=True, help_text=_("Why the task was withdrawn or returned.")
+    )
+
+    class Meta:
+        ordering = ["task", "recorded_at", "pk"]
+        get_latest_by = ["recorded_at", "pk"]
+        verbose_name = _("status update")
+        verbose_name_plural = _("status updates")
+        indexes = [models.Index(fields=["task", "recorded_at"], name="update_task_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="update_progress_0_100"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | Q(completed_on__isnull=False),
+                name="update_completed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task.code} · {self.get_state_display()} · {self.progress}%"
+
+    def save(self, *args, **kwargs) -> None:
+        # History is a legal record: an update, once written, is never changed.
+        if not self._state.adding:
+            raise ValidationError(_("Status updates cannot be changed once recorded."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Status updates cannot be deleted."))
+
+
+def evidence_upload_to(instance: "Evidence", filename: str) -> str:
+    # Keep the user's file name out of the stored path: it is kept in original_name.
+    today = timezone.localdate()
+    return f"evidence/{today:%Y/%m}/{instance.sha256[:16]}-{instance.update.task_id}.bin"
+
+
+class Evidence(models.Model):
+    """A file attached to a status update (a signed decision, minutes, a photo…)."""
+
+    update = models.ForeignKey(
+        StatusUpdate,
+        verbose_name=_("status update"),
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
+    file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["update", "pk"]
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class DeadlineExtension(models.Model):
+    """A request to move a task's due date. Approval moves `Task.due` and keeps
+    `Task.original_due`; reports at a date D only honour extensions decided by then."""
+
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="extensions"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("requesting agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    previous_due = models.DateField(_("due date when requested"))
+    proposed_due = models.DateField(_("proposed due date"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ExtensionStatus.choices,
+        default=ExtensionStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, db_index=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["task", "requested_at", "pk"]
+        verbose_name = _("deadline extension")
+        verbose_name_plural = _("deadline extensions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"],
+                condition=Q(status="pending"),
+                name="extension_one_pending_per_task",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposed_due__gt=F("previous_due")),
+                name="extension_moves_due_later",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="extension_decision_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task.code}: {self.previous_due:%d/%m/%Y} → {self.proposed_due:%d/%m/%Y}"

@@ -1,0 +1,552 @@
+"""Services: every change to tasks, their history and their deadlines goes through here.
+
+Each service validates its input (raising ValidationError with a message per field, in the
+user's language), runs in one transaction, and locks the task row it changes, so that two
+people saving at once are serialised and neither update is lost. Callers that show a form
+pass the `expected_version` they displayed; a stale version raises StaleVersionError instead
+of overwriting someone else's change.
+"""
+
+import datetime
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tasks_app.choices import ExtensionStatus, TaskState, UpdateKind
+from tasks_app.models import (
+    Agency,
+    DeadlineExtension,
+    DtiIndex,
+    Evidence,
+    Plan,
+    PriorityArea,
+    StatusUpdate,
+    Task,
+)
+
+
+class StaleVersionError(Exception):
+    """The task changed since the caller read it; nothing was written."""
+
+    def __init__(self, task: Task):
+        super().__init__(f"Task {task.pk} is at version {task.version}.")
+        self.task = task
+
+
+# Which stored state may follow which. Who may make each move is decided in permissions.py.
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    TaskState.NOT_STARTED: {
+        TaskState.NOT_STARTED,
+        TaskState.IN_PROGRESS,
+        TaskState.AWAITING_CONFIRMATION,
+        TaskState.COMPLETED,
+        TaskState.WITHDRAWN,
+    },
+    TaskState.IN_PROGRESS: {
+        TaskState.IN_PROGRESS,
+        TaskState.AWAITING_CONFIRMATION,
+        TaskState.COMPLETED,
+        TaskState.WITHDRAWN,
+    },
+    TaskState.AWAITING_CONFIRMATION: {
+        TaskState.AWAITING_CONFIRMATION,
+        TaskState.COMPLETED,
+        TaskState.IN_PROGRESS,
+        TaskState.WITHDRAWN,
+    },
+    # A completed task can only be reopened (returned by the monitor).
+    TaskState.COMPLETED: {TaskState.IN_PROGRESS},
+    # A withdrawn task can be reinstated.
+    TaskState.WITHDRAWN: {TaskState.NOT_STARTED, TaskState.IN_PROGRESS},
+}
+
+_DONE_STATES = {TaskState.COMPLETED, TaskState.AWAITING_CONFIRMATION}
+
+
+@dataclass(frozen=True)
+class EvidenceUpload:
+    """A file to attach: its name as the user knows it, its type and its bytes."""
+
+    name: str
+    content_type: str
+    content: bytes
+
+    @classmethod
+    def from_uploaded(cls, uploaded: UploadedFile) -> "EvidenceUpload":
+        return cls(
+            name=uploaded.name or "file",
+            content_type=uploaded.content_type or "application/octet-stream",
+            content=uploaded.read(),
+        )
+
+
+def _locked(task: Task) -> Task:
+    return Task.objects.select_for_update().get(pk=task.pk)
+
+
+def _check_version(task: Task, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != task.version:
+        raise StaleVersionError(task)
+
+
+# --- Tasks ----------------------------------------------------------------------------------
+
+
+def task_create(
+    *,
+    plan: Plan,
+    priority_area: PriorityArea,
+    code: str,
+    title: str,
+    lead_agency: Agency,
+    assigned_on: datetime.date,
+    due: datetime.date | None = None,
+    coordinating_agencies: Iterable[Agency] = (),
+    parent: Task | None = None,
+    expected_output: str = "",
+    kpi_target: Decimal | None = None,
+    kpi_unit: str = "",
+    weight: Decimal | None = None,
+    dti_index: DtiIndex | None = None,
+) -> Task:
+    """Create a task; its original due date is the due date it is created with."""
+    if priority_area.plan_id != plan.pk:
+        raise ValidationError({"priority_area": _("The priority area belongs to another plan.")})
+    if due is not None and due < assigned_on:
+        raise ValidationError({"due": _("The due date cannot be before the assignment date.")})
+    task = Task(
+        plan=plan,
+        priority_area=priority_area,
+        code=code,
+        title=title,
+        lead_agency=lead_agency,
+        assigned_on=assigned_on,
+        original_due=due,
+        due=due,
+        parent=parent,
+        expected_output=expected_output,
+        kpi_target=kpi_target,
+        kpi_unit=kpi_unit,
+        weight=weight,
+        dti_index=dti_index,
+    )
+    task.full_clean()
+    with transaction.atomic():
+        task.save()
+        task.coordinating_agencies.set(list(coordinating_agencies))
+    return task
+
+
+def task_split(
+    *, task: Task, agencies: Sequence[Agency], weights: dict[int, Decimal] | None = None
+) -> list[Task]:
+    """Give each agency its own child task ("tasks per agency"). The children inherit the
+    plan item's title, dates and KPI unit, with the parent's lead agency coordinating.
+
+    Safe to run twice: an agency that already has a child keeps it.
+    """
+    if not agencies:
+        raise ValidationError({"agencies": _("Choose at least one agency.")})
+    with transaction.atomic():
+        parent = _locked(task)
+        if parent.parent_id is not None:
+            raise ValidationError(_("A child task cannot be split again."))
+        existing = {child.lead_agency_id: child for child in parent.children.all()}
+        children = []
+        for agency in agencies:
+            if agency.pk in existing:
+                children.append(existing[agency.pk])
+                continue
+            child = Task(
+                plan_id=parent.plan_id,
+                priority_area_id=parent.priority_area_id,
+                code=f"{parent.code}.{agency.code}",
+                title=parent.title,
+                expected_output=parent.expected_output,
+                lead_agency=agency,
+                parent=parent,
+                assigned_on=parent.assigned_on,
+                original_due=parent.due,
+                due=parent.due,
+                kpi_unit=parent.kpi_unit,
+                weight=(weights or {}).get(agency.pk),
+                dti_index_id=parent.dti_index_id,
+            )
+            child.full_clean(validate_constraints=False)
+            child.save()
+            child.coordinating_agencies.set([parent.lead_agency])
+            children.append(child)
+        Task.objects.filter(pk=parent.pk).update(version=F("version") + 1)
+    return children
+
+
+def task_rollup(*, parent: Task) -> Task:
+    """Recompute a parent task's progress, state and completion from its children.
+
+    Progress is the weighted average of the children's progress; a child without a weight
+    counts as weight 1, so with no weights set it is the plain mean. Withdrawn children are
+    left out. The parent is completed when every remaining child is, on the latest date.
+    """
+    with transaction.atomic():
+        parent = _locked(parent)
+        children = [c for c in parent.children.all() if c.state != TaskState.WITHDRAWN]
+        if not children:
+            return parent
+        total_weight = sum((c.weight or Decimal(1)) for c in children)
+        weighted = sum((c.weight or Decimal(1)) * c.progress for c in children)
+        parent.progress = int((weighted / total_weight).to_integral_value())
+        if all(c.state == TaskState.COMPLETED for c in children):
+            parent.state = TaskState.COMPLETED
+            parent.completed_on = max(c.completed_on for c in children)
+        else:
+            started = any(c.state != TaskState.NOT_STARTED or c.progress for c in children)
+            parent.state = TaskState.IN_PROGRESS if started else TaskState.NOT_STARTED
+            parent.completed_on = None
+        parent.version += 1
+        parent.save(update_fields=["progress", "state", "completed_on", "version", "updated_at"])
+    return parent
+
+
+# --- Status updates ---------------------------------------------------------------------------
+
+
+def _validate_update(
+    *,
+    task: Task,
+    state: str,
+    progress: int,
+    completed_on: datetime.date | None,
+    result: str,
+    reason: str,
+    kpi_actual: Decimal | None,
+    has_evidence: bool,
+    recorded_on: datetime.date,
+) -> None:
+    errors: dict[str, str] = {}
+    if state not in TaskState.values:
+        errors["state"] = _("Unknown state.")
+    elif state not in ALLOWED_TRANSITIONS[task.state]:
+        errors["state"] = _("A task that is “%(current)s” cannot become “%(new)s”.") % {
+            "current": TaskState(task.state).label,
+            "new": TaskState(state).label,
+        }
+    if not 0 <= progress <= 100:
+        errors["progress"] = _("Progress must be between 0 and 100%.")
+    elif state == TaskState.NOT_STARTED and progress > 0:
+        errors["progress"] = _("A task with progress cannot be “not started”.")
+    if kpi_actual is not None and kpi_actual < 0:
+        errors["kpi_actual"] = _("The KPI value cannot be negative.")
+    if state in _DONE_STATES:
+        if completed_on is None:
+            errors["completed_on"] = _("Enter the completion date.")
+        elif completed_on > recorded_on:
+            errors["completed_on"] = _("The completion date cannot be in the future.")
+        elif completed_on < task.assigned_on:
+            errors["completed_on"] = _("The completion date cannot be before the task was "
+                                       "assigned (%(date)s).") % {
+                "date": task.assigned_on.strftime("%d/%m/%Y")
+            }
+        if not result.strip() and not has_evidence:
+            errors["result"] = _("Describe the result or attach a file.")
+    elif completed_on is not None:
+        errors["completed_on"] = _("Only a completed task has a completion date.")
+    if state == TaskState.WITHDRAWN and not reason.strip():
+        errors["reason"] = _("Give the reason for stopping the task.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _mirror_latest_update(task: Task) -> None:
+    """Copy the latest update (by recorded time) onto the task row and bump its version."""
+    latest = task.updates.latest()
+    task.state = latest.state
+    task.progress = latest.progress
+    task.completed_on = latest.completed_on
+    task.result = latest.result if latest.state in _DONE_STATES else task.result
+    if latest.kpi_actual is not None:
+        task.kpi_actual = latest.kpi_actual
+    task.version += 1
+    task.save(
+        update_fields=[
+            "state",
+            "progress",
+            "completed_on",
+            "result",
+            "kpi_actual",
+            "version",
+            "updated_at",
+        ]
+    )
+
+
+def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> None:
+    from django.core.files.base import ContentFile
+
+    for upload in files:
+        evidence = Evidence(
+            update=update,
+            original_name=upload.name[:255],
+            content_type=upload.content_type[:100],
+            size=len(upload.content),
+            sha256=hashlib.sha256(upload.content).hexdigest(),
+        )
+        evidence.file.save(upload.name, ContentFile(upload.content), save=False)
+        evidence.save()
+
+
+def status_update_record(
+    *,
+    task: Task,
+    author,
+    state: str,
+    progress: int,
+    agency: Agency | None = None,
+    kpi_actual: Decimal | None = None,
+    completed_on: datetime.date | None = None,
+    result: str = "",
+    difficulties: str = "",
+    proposals: str = "",
+    reason: str = "",
+    evidence: Sequence[EvidenceUpload] = (),
+    expected_version: int | None = None,
+    recorded_at: datetime.datetime | None = None,
+    kind: str = UpdateKind.REPORT,
+) -> StatusUpdate:
+    """Append a status update to a task and make it the task's current state.
+
+    1. Lock the task row: concurrent updates on one task run one after the other, and
+       each is kept.
+    2. Refuse a stale `expected_version` (StaleVersionError) and invalid input
+       (ValidationError); nothing is written then.
+    3. Store the update and its evidence files; mirror the latest update onto the task.
+    4. Roll the progress up to the parent task, if any.
+
+    `recorded_at` defaults to now; loaders of past activity pass the historical time.
+    """
+    recorded_at = recorded_at or timezone.now()
+    if state in _DONE_STATES:
+        progress = 100
+    with transaction.atomic():
+        task = _locked(task)
+        _check_version(task, expected_version)
+        _validate_update(
+            task=task,
+            state=state,
+            progress=progress,
+            completed_on=completed_on,
+            result=result,
+            reason=reason,
+            kpi_actual=kpi_actual,
+            has_evidence=bool(evidence),
+            recorded_on=timezone.localdate(recorded_at),
+        )
+        update = StatusUpdate(
+            task=task,
+            kind=kind,
+            author=author,
+            agency=agency,
+            recorded_at=recorded_at,
+            state=state,
+            progress=progress,
+            kpi_actual=kpi_actual,
+            completed_on=completed_on,
+            result=result,
+            difficulties=difficulties,
+            proposals=proposals,
+            reason=reason,
+        )
+        update.full_clean()
+        update.save()
+        _attach_evidence(update, evidence)
+        _mirror_latest_update(task)
+        if task.parent_id:
+            task_rollup(parent=task.parent)
+    return update
+
+
+def contribution_add(
+    *,
+    task: Task,
+    author,
+    agency: Agency,
+    result: str,
+    difficulties: str = "",
+    proposals: str = "",
+    evidence: Sequence[EvidenceUpload] = (),
+    recorded_at: datetime.datetime | None = None,
+) -> StatusUpdate:
+    """A coordinating agency's contribution: recorded in the history, the task's state and
+    progress stay as they are."""
+    if not result.strip() and not evidence:
+        raise ValidationError({"result": _("Describe the contribution or attach a file.")})
+    with transaction.atomic():
+        task = _locked(task)
+        update = StatusUpdate(
+            task=task,
+            kind=UpdateKind.CONTRIBUTION,
+            author=author,
+            agency=agency,
+            recorded_at=recorded_at or timezone.now(),
+            state=task.state,
+            progress=task.progress,
+            completed_on=task.completed_on,
+            result=result,
+            difficulties=difficulties,
+            proposals=proposals,
+        )
+        update.save()
+        _attach_evidence(update, evidence)
+        Task.objects.filter(pk=task.pk).update(version=F("version") + 1)
+    return update
+
+
+def task_confirm_completion(
+    *, task: Task, user, expected_version: int | None = None, note: str = ""
+) -> StatusUpdate:
+    """The monitoring agency confirms a completion the lead agency reported."""
+    if task.state != TaskState.AWAITING_CONFIRMATION:
+        raise ValidationError({"state": _("Only a task awaiting confirmation can be confirmed.")})
+    return status_update_record(
+        task=task,
+        author=user,
+        kind=UpdateKind.CONFIRMATION,
+        state=TaskState.COMPLETED,
+        progress=100,
+        completed_on=task.completed_on,
+        result=task.result or note,
+        reason=note,
+        kpi_actual=task.kpi_actual,
+        expected_version=expected_version,
+    )
+
+
+def task_return(*, task: Task, user, reason: str, expected_version: int | None = None):
+    """The monitoring agency sends a reported completion back to the lead agency."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for returning the task.")})
+    if task.state not in _DONE_STATES:
+        raise ValidationError({"state": _("Only a reported completion can be returned.")})
+    return status_update_record(
+        task=task,
+        author=user,
+        kind=UpdateKind.CONFIRMATION,
+        state=TaskState.IN_PROGRESS,
+        progress=min(task.progress, 99),
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+def task_withdraw(*, task: Task, user, reason: str, expected_version: int | None = None):
+    """Stop a task (dừng thực hiện): it leaves the report totals from then on."""
+    return status_update_record(
+        task=task,
+        author=user,
+        kind=UpdateKind.CONFIRMATION,
+        state=TaskState.WITHDRAWN,
+        progress=task.progress,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+# --- Deadline extensions ----------------------------------------------------------------------
+
+
+def extension_request(
+    *,
+    task: Task,
+    requested_by,
+    proposed_due: datetime.date,
+    reason: str,
+    agency: Agency | None = None,
+    requested_at: datetime.datetime | None = None,
+) -> DeadlineExtension:
+    """Ask for a later due date. One request per task may be pending at a time."""
+    errors = {}
+    if task.due is None:
+        errors["proposed_due"] = _("A regular task has no due date to extend.")
+    elif proposed_due <= task.due:
+        errors["proposed_due"] = _("The new due date must be after %(due)s.") % {
+            "due": task.due.strftime("%d/%m/%Y")
+        }
+    if not reason.strip():
+        errors["reason"] = _("Give the reason for the extension.")
+    if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+        errors["task"] = _("A completed or stopped task cannot be extended.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        task = _locked(task)
+        if task.extensions.filter(status=ExtensionStatus.PENDING).exists():
+            raise ValidationError(
+                {"task": _("An extension request for this task is already waiting.")}
+            )
+        return DeadlineExtension.objects.create(
+            task=task,
+            requested_by=requested_by,
+            agency=agency,
+            requested_at=requested_at or timezone.now(),
+            previous_due=task.due,
+            proposed_due=proposed_due,
+            reason=reason,
+        )
+
+
+def _decide(extension: DeadlineExtension, decided_by, decided_at) -> DeadlineExtension:
+    extension = DeadlineExtension.objects.select_for_update().get(pk=extension.pk)
+    if extension.status != ExtensionStatus.PENDING:
+        raise ValidationError(
+            {"status": _("This request was already decided (%(status)s).") % {
+                "status": ExtensionStatus(extension.status).label
+            }}
+        )
+    extension.decided_by = decided_by
+    extension.decided_at = decided_at or timezone.now()
+    return extension
+
+
+def extension_approve(
+    *,
+    extension: DeadlineExtension,
+    decided_by,
+    note: str = "",
+    decided_at: datetime.datetime | None = None,
+) -> DeadlineExtension:
+    """Approve an extension: the task's due date moves, its original due date stays."""
+    with transaction.atomic():
+        task = _locked(extension.task)
+        extension = _decide(extension, decided_by, decided_at)
+        extension.status = ExtensionStatus.APPROVED
+        extension.decision_note = note
+        extension.save()
+        task.due = extension.proposed_due
+        task.version += 1
+        task.save(update_fields=["due", "version", "updated_at"])
+    return extension
+
+
+def extension_reject(
+    *,
+    extension: DeadlineExtension,
+    decided_by,
+    note: str,
+    decided_at: datetime.datetime | None = None,
+) -> DeadlineExtension:
+    """Reject an extension, with the reason; the due date stays."""
+    if not note.strip():
+        raise ValidationError({"note": _("Give the reason for the rejection.")})
+    with transaction.atomic():
+        extension = _decide(extension, decided_by, decided_at)
+        extension.status = ExtensionStatus.REJECTED
+        extension.decision_note = note
+        extension.save()
+    return extension
