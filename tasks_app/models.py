@@ -107,13 +107,6 @@ class Agency(models.Model):
     def __str__(self) -> str:
         return self.short_name or self.name
 
-    def clean(self) -> None:
-        ancestor = self.parent
-        while ancestor is not None:
-            if self.pk and ancestor.pk == self.pk:
-                raise ValidationError({"parent": _("An agency cannot be placed under itself.")})
-            ancestor = ancestor.parent
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is None:
             super().save(*args, **kwargs)
@@ -124,10 +117,15 @@ class Agency(models.Model):
         if old_path and old_path != self.path:
             # The agency moved: rewrite the prefix of every descendant in one statement.
             Agency.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
-                path=Concat(
-                    models.Value(self.path), Substr("path", len(old_path) + 1)
-                )
+                path=Concat(models.Value(self.path), Substr("path", len(old_path) + 1))
             )
+
+    def clean(self) -> None:
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("An agency cannot be placed under itself.")})
+            ancestor = ancestor.parent
 
     def is_valid_on(self, day: datetime.date) -> bool:
         """Whether the agency existed on `day`."""
@@ -433,9 +431,7 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(weight__isnull=True) | Q(weight__gt=0), name="task_weight_positive"
             ),
-            models.CheckConstraint(
-                condition=~Q(parent=F("pk")), name="task_not_its_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="task_not_its_own_parent"),
         ]
 
     def __str__(self) -> str:

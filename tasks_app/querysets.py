@@ -34,8 +34,9 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
 
     "Known at the end of D" means recorded strictly before this instant.
     """
-    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min,
-                                      tzinfo=local_tz())
+    return datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=local_tz()
+    )
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -155,9 +156,7 @@ class TaskQuerySet(models.QuerySet):
         rollup = Case(
             When(assigned_on__gt=as_of, then=Value(None)),
             When(any_child(ReportCategory.OVERDUE), then=Value(ReportCategory.OVERDUE)),
-            When(
-                ~any_child(*open_children, *_COMPLETED), then=Value(ReportCategory.WITHDRAWN)
-            ),
+            When(~any_child(*open_children, *_COMPLETED), then=Value(ReportCategory.WITHDRAWN)),
             When(
                 ~any_child(*open_children) & any_child(ReportCategory.COMPLETED_LATE),
                 then=Value(ReportCategory.COMPLETED_LATE),
@@ -167,9 +166,7 @@ class TaskQuerySet(models.QuerySet):
                 any_child(ReportCategory.IN_PROGRESS, *_COMPLETED),
                 then=Value(ReportCategory.IN_PROGRESS),
             ),
-            When(
-                ~any_child(ReportCategory.NOT_STARTED), then=Value(ReportCategory.REGULAR)
-            ),
+            When(~any_child(ReportCategory.NOT_STARTED), then=Value(ReportCategory.REGULAR)),
             default=Value(ReportCategory.NOT_STARTED),
             output_field=models.CharField(max_length=30, null=True),
         )

@@ -9,7 +9,7 @@ of overwriting someone else's change.
 
 import datetime
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -250,10 +250,9 @@ def _validate_update(
         elif completed_on > recorded_on:
             errors["completed_on"] = _("The completion date cannot be in the future.")
         elif completed_on < task.assigned_on:
-            errors["completed_on"] = _("The completion date cannot be before the task was "
-                                       "assigned (%(date)s).") % {
-                "date": task.assigned_on.strftime("%d/%m/%Y")
-            }
+            errors["completed_on"] = _(
+                "The completion date cannot be before the task was assigned (%(date)s)."
+            ) % {"date": task.assigned_on.strftime("%d/%m/%Y")}
         if not result.strip() and not has_evidence:
             errors["result"] = _("Describe the result or attach a file.")
     elif completed_on is not None:
@@ -331,29 +330,14 @@ def status_update_record(
 
     `recorded_at` defaults to now; loaders of past activity pass the historical time.
     """
-    recorded_at = recorded_at or timezone.now()
-    if state in _DONE_STATES:
-        progress = 100
     with transaction.atomic():
-        task = _locked(task)
-        _check_version(task, expected_version)
-        _validate_update(
-            task=task,
-            state=state,
-            progress=progress,
-            completed_on=completed_on,
-            result=result,
-            reason=reason,
-            kpi_actual=kpi_actual,
-            has_evidence=bool(evidence),
-            recorded_on=timezone.localdate(recorded_at),
-        )
-        update = StatusUpdate(
-            task=task,
-            kind=kind,
+        locked = _locked(task)
+        _check_version(locked, expected_version)
+        return _record(
+            locked,
             author=author,
             agency=agency,
-            recorded_at=recorded_at,
+            kind=kind,
             state=state,
             progress=progress,
             kpi_actual=kpi_actual,
@@ -362,13 +346,33 @@ def status_update_record(
             difficulties=difficulties,
             proposals=proposals,
             reason=reason,
+            evidence=evidence,
+            recorded_at=recorded_at or timezone.now(),
         )
-        update.full_clean()
-        update.save()
-        _attach_evidence(update, evidence)
-        _mirror_latest_update(task)
-        if task.parent_id:
-            task_rollup(parent=task.parent)
+
+
+def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
+    """Validate and store one update on a task the caller has locked."""
+    if fields["state"] in _DONE_STATES:
+        fields["progress"] = 100
+    _validate_update(
+        task=task,
+        state=fields["state"],
+        progress=fields["progress"],
+        completed_on=fields["completed_on"],
+        result=fields["result"],
+        reason=fields["reason"],
+        kpi_actual=fields["kpi_actual"],
+        has_evidence=bool(evidence),
+        recorded_on=timezone.localdate(recorded_at),
+    )
+    update = StatusUpdate(task=task, recorded_at=recorded_at, **fields)
+    update.full_clean()
+    update.save()
+    _attach_evidence(update, evidence)
+    _mirror_latest_update(task)
+    if task.parent_id:
+        task_rollup(parent=task.parent)
     return update
 
 
@@ -408,53 +412,90 @@ def contribution_add(
     return update
 
 
+def _monitor_decision(
+    task: Task,
+    *,
+    user,
+    allowed_from: set[str],
+    error: str,
+    expected_version: int | None,
+    fields: Callable[[Task], dict],
+) -> StatusUpdate:
+    """Record a decision of the monitoring agency. The state is checked, and the new
+    update's fields are derived, on the locked row, so a concurrent report cannot slip in
+    between the check and the write."""
+    with transaction.atomic():
+        locked = _locked(task)
+        _check_version(locked, expected_version)
+        if locked.state not in allowed_from:
+            raise ValidationError({"state": error})
+        values = {"completed_on": None, "result": "", "kpi_actual": None, "reason": ""}
+        values.update(fields(locked))
+        return _record(
+            locked,
+            author=user,
+            agency=None,
+            kind=UpdateKind.CONFIRMATION,
+            difficulties="",
+            proposals="",
+            evidence=(),
+            recorded_at=timezone.now(),
+            **values,
+        )
+
+
 def task_confirm_completion(
     *, task: Task, user, expected_version: int | None = None, note: str = ""
 ) -> StatusUpdate:
     """The monitoring agency confirms a completion the lead agency reported."""
-    if task.state != TaskState.AWAITING_CONFIRMATION:
-        raise ValidationError({"state": _("Only a task awaiting confirmation can be confirmed.")})
-    return status_update_record(
-        task=task,
-        author=user,
-        kind=UpdateKind.CONFIRMATION,
-        state=TaskState.COMPLETED,
-        progress=100,
-        completed_on=task.completed_on,
-        result=task.result or note,
-        reason=note,
-        kpi_actual=task.kpi_actual,
+    return _monitor_decision(
+        task,
+        user=user,
+        allowed_from={TaskState.AWAITING_CONFIRMATION},
+        error=_("Only a task awaiting confirmation can be confirmed."),
         expected_version=expected_version,
+        fields=lambda t: {
+            "state": TaskState.COMPLETED,
+            "progress": 100,
+            "completed_on": t.completed_on,
+            "result": t.result or note,
+            "kpi_actual": t.kpi_actual,
+            "reason": note,
+        },
     )
 
 
-def task_return(*, task: Task, user, reason: str, expected_version: int | None = None):
+def task_return(
+    *, task: Task, user, reason: str, expected_version: int | None = None
+) -> StatusUpdate:
     """The monitoring agency sends a reported completion back to the lead agency."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for returning the task.")})
-    if task.state not in _DONE_STATES:
-        raise ValidationError({"state": _("Only a reported completion can be returned.")})
-    return status_update_record(
-        task=task,
-        author=user,
-        kind=UpdateKind.CONFIRMATION,
-        state=TaskState.IN_PROGRESS,
-        progress=min(task.progress, 99),
-        reason=reason,
+    return _monitor_decision(
+        task,
+        user=user,
+        allowed_from=_DONE_STATES,
+        error=_("Only a reported completion can be returned."),
         expected_version=expected_version,
+        fields=lambda t: {"state": TaskState.IN_PROGRESS, "progress": 99, "reason": reason},
     )
 
 
-def task_withdraw(*, task: Task, user, reason: str, expected_version: int | None = None):
+def task_withdraw(
+    *, task: Task, user, reason: str, expected_version: int | None = None
+) -> StatusUpdate:
     """Stop a task (dừng thực hiện): it leaves the report totals from then on."""
-    return status_update_record(
-        task=task,
-        author=user,
-        kind=UpdateKind.CONFIRMATION,
-        state=TaskState.WITHDRAWN,
-        progress=task.progress,
-        reason=reason,
+    return _monitor_decision(
+        task,
+        user=user,
+        allowed_from={
+            TaskState.NOT_STARTED,
+            TaskState.IN_PROGRESS,
+            TaskState.AWAITING_CONFIRMATION,
+        },
+        error=_("A completed or stopped task cannot be stopped."),
         expected_version=expected_version,
+        fields=lambda t: {"state": TaskState.WITHDRAWN, "progress": t.progress, "reason": reason},
     )
 
 
@@ -505,9 +546,10 @@ def _decide(extension: DeadlineExtension, decided_by, decided_at) -> DeadlineExt
     extension = DeadlineExtension.objects.select_for_update().get(pk=extension.pk)
     if extension.status != ExtensionStatus.PENDING:
         raise ValidationError(
-            {"status": _("This request was already decided (%(status)s).") % {
-                "status": ExtensionStatus(extension.status).label
-            }}
+            {
+                "status": _("This request was already decided (%(status)s).")
+                % {"status": ExtensionStatus(extension.status).label}
+            }
         )
     extension.decided_by = decided_by
     extension.decided_at = decided_at or timezone.now()

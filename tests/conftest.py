@@ -1,11 +1,11 @@
 """Shared fixtures: a small agency tree and the people of the permission tests.
 
-    UBND tỉnh (province)
-    ├── Sở TT&TT            monitor: `monitor`
-    ├── UBND huyện Hải Hậu  manager: `manager`, officer: `officer`, `colleague`
-    │   └── xã Hải Trung    manager: `commune_manager`
-    └── UBND huyện Giao Thủy manager: `outsider`
-    leader of UBND tỉnh: `leader`
+UBND tỉnh (province)
+├── Sở TT&TT            monitor: `monitor`
+├── UBND huyện Hải Hậu  manager: `manager`, officer: `officer`, `colleague`
+│   └── xã Hải Trung    manager: `commune_manager`
+└── UBND huyện Giao Thủy manager: `outsider`
+leader of UBND tỉnh: `leader`
 """
 
 import datetime
@@ -48,26 +48,45 @@ def levels(db):
 @pytest.fixture
 def agencies(levels):
     province = AgencyFactory(
-        code="UBND_TINH", name="Ủy ban nhân dân tỉnh Nam Định", short_name="UBND tỉnh",
-        level=levels["province"], kind=AgencyKind.UBND,
+        code="UBND_TINH",
+        name="Ủy ban nhân dân tỉnh Nam Định",
+        short_name="UBND tỉnh",
+        level=levels["province"],
+        kind=AgencyKind.UBND,
     )
     stttt = AgencyFactory(
-        code="STTTT", name="Sở Thông tin và Truyền thông", short_name="Sở TT&TT",
-        level=levels["province"], parent=province,
+        code="STTTT",
+        name="Sở Thông tin và Truyền thông",
+        short_name="Sở TT&TT",
+        level=levels["province"],
+        parent=province,
     )
     haihau = AgencyFactory(
-        code="UBND_HAIHAU", name="Ủy ban nhân dân huyện Hải Hậu",
-        short_name="UBND huyện Hải Hậu", level=levels["district"], parent=province,
-        kind=AgencyKind.UBND, place_name="Hải Hậu",
+        code="UBND_HAIHAU",
+        name="Ủy ban nhân dân huyện Hải Hậu",
+        short_name="UBND huyện Hải Hậu",
+        level=levels["district"],
+        parent=province,
+        kind=AgencyKind.UBND,
+        place_name="Hải Hậu",
     )
     haitrung = AgencyFactory(
-        code="HH_HAITRUNG", name="Ủy ban nhân dân xã Hải Trung", short_name="Xã Hải Trung",
-        level=levels["commune"], parent=haihau, kind=AgencyKind.UBND, place_name="Hải Trung",
+        code="HH_HAITRUNG",
+        name="Ủy ban nhân dân xã Hải Trung",
+        short_name="Xã Hải Trung",
+        level=levels["commune"],
+        parent=haihau,
+        kind=AgencyKind.UBND,
+        place_name="Hải Trung",
     )
     giaothuy = AgencyFactory(
-        code="UBND_GIAOTHUY", name="Ủy ban nhân dân huyện Giao Thủy",
-        short_name="UBND huyện Giao Thủy", level=levels["district"], parent=province,
-        kind=AgencyKind.UBND, place_name="Giao Thủy",
+        code="UBND_GIAOTHUY",
+        name="Ủy ban nhân dân huyện Giao Thủy",
+        short_name="UBND huyện Giao Thủy",
+        level=levels["district"],
+        parent=province,
+        kind=AgencyKind.UBND,
+        place_name="Giao Thủy",
     )
     return {
         "province": province,

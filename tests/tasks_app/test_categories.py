@@ -4,8 +4,8 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db.models import Count
 import time_machine
+from django.db.models import Count
 
 from tasks_app import services
 from tasks_app.choices import ReportCategory as C
@@ -33,8 +33,14 @@ def report(task, user, state, progress=0, day=D(2022, 3, 1), **kwargs):
 
 def complete(task, user, completed_on, recorded_on=None, **kwargs):
     return report(
-        task, user, TaskState.COMPLETED, 100, day=recorded_on or completed_on,
-        completed_on=completed_on, result="Đã ban hành văn bản", **kwargs,
+        task,
+        user,
+        TaskState.COMPLETED,
+        100,
+        day=recorded_on or completed_on,
+        completed_on=completed_on,
+        result="Đã ban hành văn bản",
+        **kwargs,
     )
 
 
@@ -86,7 +92,10 @@ def test_completion_reported_later_does_not_change_the_earlier_report(task, mana
 def test_update_recorded_late_in_the_evening_counts_for_that_day(task, manager):
     # 23:30 in Hà Nội is 16:30 UTC: still the 30th locally.
     services.status_update_record(
-        task=task, author=manager, state=TaskState.IN_PROGRESS, progress=10,
+        task=task,
+        author=manager,
+        state=TaskState.IN_PROGRESS,
+        progress=10,
         recorded_at=at(D(2022, 6, 30), 23, 30),
     )
     assert category(task, D(2022, 6, 29)) == C.NOT_STARTED
@@ -97,7 +106,10 @@ def test_update_just_after_local_midnight_belongs_to_the_next_day(make_task, man
     # 00:30 on 1 July in Hà Nội is still 30 June in UTC, but belongs to July here.
     task = make_task(due=D(2022, 12, 31))
     services.status_update_record(
-        task=task, author=manager, state=TaskState.IN_PROGRESS, progress=10,
+        task=task,
+        author=manager,
+        state=TaskState.IN_PROGRESS,
+        progress=10,
         recorded_at=at(D(2022, 7, 1), 0, 30),
     )
     assert category(task, D(2022, 6, 30)) == C.NOT_STARTED
@@ -107,8 +119,11 @@ def test_update_just_after_local_midnight_belongs_to_the_next_day(make_task, man
 def test_extension_approved_after_the_date_does_not_change_the_category(task, manager, monitor):
     report(task, manager, TaskState.IN_PROGRESS, 50, day=D(2022, 6, 1))
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 30),
-        reason="Chờ kinh phí", requested_at=at(D(2022, 6, 25)),
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 30),
+        reason="Chờ kinh phí",
+        requested_at=at(D(2022, 6, 25)),
     )
     services.extension_approve(
         extension=extension, decided_by=monitor, decided_at=at(D(2022, 7, 5))
@@ -121,8 +136,11 @@ def test_extension_approved_after_the_date_does_not_change_the_category(task, ma
 
 def test_completion_judged_against_the_due_date_in_force_when_completed(task, manager, monitor):
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 8, 31),
-        reason="Điều chỉnh kế hoạch", requested_at=at(D(2022, 6, 20)),
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 8, 31),
+        reason="Điều chỉnh kế hoạch",
+        requested_at=at(D(2022, 6, 20)),
     )
     services.extension_approve(
         extension=extension, decided_by=monitor, decided_at=at(D(2022, 6, 25))
@@ -135,8 +153,11 @@ def test_extension_approved_after_completion_does_not_make_it_on_time(make_task,
     task = make_task(due=D(2022, 6, 30))
     report(task, manager, TaskState.IN_PROGRESS, 90, day=D(2022, 6, 1))
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 7, 31),
-        reason="Xin lùi hạn", requested_at=at(D(2022, 7, 3)),
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 7, 31),
+        reason="Xin lùi hạn",
+        requested_at=at(D(2022, 7, 3)),
     )
     complete(task, manager, D(2022, 7, 5))
     services.extension_approve(
@@ -157,8 +178,12 @@ def test_regular_task_is_never_overdue(make_task, manager):
 def test_withdrawn_task_is_listed_apart_from_the_date_it_was_withdrawn(task, manager, monitor):
     report(task, manager, TaskState.IN_PROGRESS, 20, day=D(2022, 3, 1))
     services.status_update_record(
-        task=task, author=monitor, state=TaskState.WITHDRAWN, progress=20,
-        reason="Không còn phù hợp", recorded_at=at(D(2022, 5, 10)),
+        task=task,
+        author=monitor,
+        state=TaskState.WITHDRAWN,
+        progress=20,
+        reason="Không còn phù hợp",
+        recorded_at=at(D(2022, 5, 10)),
     )
     assert category(task, D(2022, 5, 9)) == C.IN_PROGRESS
     assert category(task, D(2022, 5, 10)) == C.WITHDRAWN
@@ -167,13 +192,23 @@ def test_withdrawn_task_is_listed_apart_from_the_date_it_was_withdrawn(task, man
 
 def test_awaiting_confirmation_counts_as_not_yet_completed(task, manager, monitor):
     report(
-        task, manager, TaskState.AWAITING_CONFIRMATION, 100, day=D(2022, 6, 20),
-        completed_on=D(2022, 6, 20), result="Đã hoàn thành",
+        task,
+        manager,
+        TaskState.AWAITING_CONFIRMATION,
+        100,
+        day=D(2022, 6, 20),
+        completed_on=D(2022, 6, 20),
+        result="Đã hoàn thành",
     )
     assert category(task, D(2022, 6, 25)) == C.IN_PROGRESS
     services.status_update_record(
-        task=task, author=monitor, state=TaskState.COMPLETED, progress=100,
-        completed_on=D(2022, 6, 20), result="Đã hoàn thành", recorded_at=at(D(2022, 7, 2)),
+        task=task,
+        author=monitor,
+        state=TaskState.COMPLETED,
+        progress=100,
+        completed_on=D(2022, 6, 20),
+        result="Đã hoàn thành",
+        recorded_at=at(D(2022, 7, 2)),
     )
     assert category(task, D(2022, 6, 30)) == C.IN_PROGRESS
     assert category(task, D(2022, 7, 2)) == C.COMPLETED_ON_TIME
