@@ -25,6 +25,7 @@ from tasks_app.choices import (
     UpdateKind,
 )
 from tasks_app.querysets import AgencyQuerySet, TaskQuerySet
+from tasks_app.search import fold
 
 
 class AdministrativeLevel(models.Model):
@@ -88,6 +89,7 @@ class Agency(models.Model):
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    search_text = models.TextField(editable=False, default="")
 
     objects = AgencyQuerySet.as_manager()
 
@@ -111,6 +113,7 @@ class Agency(models.Model):
         if self.pk is None:
             super().save(*args, **kwargs)
             kwargs.pop("force_insert", None)
+        self.search_text = fold(" ".join([self.code, self.name, self.short_name]))
         old_path = self.path
         self.path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
         super().save(*args, **kwargs)
@@ -396,6 +399,7 @@ class Task(models.Model):
         help_text=_("The lead agency was abolished; the task must be assigned again."),
     )
     version = models.PositiveIntegerField(_("version"), default=1)
+    search_text = models.TextField(editable=False, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -436,6 +440,14 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.title}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Keep the folded copy used by diacritic-insensitive search in step with the title.
+        self.search_text = fold(f"{self.code} {self.title}")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"code", "title"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def is_regular(self) -> bool:

@@ -1,0 +1,107 @@
+"""Every access decision of the product, in one place.
+
+- `tasks_visible_to(user)` is the one scope that every selector, API view, HTML view and
+  export starts from. Objects outside it answer 404, so their existence stays hidden.
+- The `can_*` predicates decide actions on a visible object; a refused action answers 403.
+
+Roles come from Membership rows; a user may hold several roles in several agencies.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from tasks_app.choices import Role
+from tasks_app.models import Agency, Membership, Task
+
+# Roles whose members act for their agency on the tasks it leads.
+AGENCY_STAFF_ROLES = (Role.MANAGER, Role.OFFICER)
+
+
+def _roles(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_plan_tracker_roles", None)
+    if cached is None:
+        cached = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+        user._plan_tracker_roles = cached
+    return cached
+
+
+def _agency_ids(user, roles=None) -> set[int]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=roles)
+    return set(memberships.values_list("agency_id", flat=True))
+
+
+def is_monitor(user) -> bool:
+    # The monitoring agency (Sở TT&TT) runs the plan: creates, assigns and confirms tasks.
+    return bool(user.is_active and user.is_superuser) or Role.MONITOR in _roles(user)
+
+
+def is_leader(user) -> bool:
+    # Provincial leadership reads everything and decides extensions, nothing else.
+    return Role.LEADER in _roles(user)
+
+
+def sees_everything(user) -> bool:
+    # Monitors and leaders follow the whole plan, whatever agency they sit in.
+    return is_monitor(user) or is_leader(user)
+
+
+def agencies_visible_to(user) -> QuerySet[Agency]:
+    """The agencies whose tasks the user may read: the subtrees of the user's agencies."""
+    if sees_everything(user):
+        return Agency.objects.all()
+    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
+    if not own:
+        return Agency.objects.none()
+    return Agency.objects.subtree_of(*own)
+
+
+def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[Task]:
+    """The one scope of tasks: those whose lead or a coordinating agency lies in the
+    subtree of one of the user's agencies; monitors and leaders see every task."""
+    queryset = Task.objects.all() if queryset is None else queryset
+    if sees_everything(user):
+        return queryset
+    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
+    if not own:
+        return queryset.none()
+    in_subtree = Q()
+    for agency in own:
+        in_subtree |= Q(path__startswith=agency.path)
+    scope = Agency.objects.filter(in_subtree)
+    # Exists rather than a join: a join on coordinating agencies would repeat rows.
+    coordinated = Task.coordinating_agencies.through.objects.filter(
+        task_id=OuterRef("pk"), agency__in=scope
+    )
+    return queryset.filter(Q(lead_agency__in=scope) | Exists(coordinated))
+
+
+def can_report_progress(user, task: Task) -> bool:
+    """Report progress, change the state, ask for an extension: staff of the lead agency
+    itself (not of its parent: a district does not report for its communes)."""
+    return task.lead_agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
+
+
+def can_contribute(user, task: Task) -> bool:
+    """Add a contribution: staff of a coordinating agency of the task."""
+    coordinating = set(task.coordinating_agencies.values_list("pk", flat=True))
+    return bool(coordinating & _agency_ids(user, AGENCY_STAFF_ROLES))
+
+
+def can_manage_tasks(user) -> bool:
+    """Create, edit, split, withdraw tasks and confirm completions: monitors only."""
+    return is_monitor(user)
+
+
+def can_decide_extension(user) -> bool:
+    """Approve or reject an extension: monitors and leaders."""
+    return sees_everything(user)
+
+
+def can_request_extension(user, task: Task) -> bool:
+    """Ask for more time: the lead agency, the one accountable for the deadline."""
+    return can_report_progress(user, task)
