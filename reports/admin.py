@@ -1,0 +1,1 @@
+"""Admin for reports: nothing to register yet (reports has no models)."""

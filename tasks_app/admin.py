@@ -1,0 +1,690 @@
+"""Django admin for the reference data (levels, agencies, plans…) and for looking at tasks.
+
+The admin is for system administrators. It edits reference data freely, but a task's history
+is a legal record: status updates, evidence files and deadline decisions are read-only here.
+Updates are recorded through the web pages and the API (services.status_update_record);
+extensions are decided with the actions of the extension list, which call the services, so
+that an approval moves the due date and keeps the original one.
+
+Labels come from the models' verbose names; every other string is translated here.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers, widgets
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Q
+from django.template.response import TemplateResponse
+from django.utils import formats, timezone
+from django.utils.text import Truncator, capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from tasks_app import services
+from tasks_app.choices import ExtensionStatus, ReportCategory
+from tasks_app.models import (
+    AdministrativeLevel,
+    Agency,
+    AgencySuccession,
+    DeadlineExtension,
+    DtiIndex,
+    Evidence,
+    Membership,
+    Plan,
+    PlanDocument,
+    PriorityArea,
+    StatusUpdate,
+    Task,
+)
+
+admin.site.site_header = _("Plan tracker administration")
+admin.site.site_title = _("Plan tracker")
+admin.site.index_title = _("Reference data and tasks")
+
+
+def _label(model, field_name: str):
+    """The (translated) verbose name of a model field, for column headers."""
+    return model._meta.get_field(field_name).verbose_name
+
+
+def _short_date(value) -> str:
+    return formats.date_format(value, "SHORT_DATE_FORMAT")
+
+
+class WideTitleMixin:
+    """Plan and task titles run to 500 characters: give them a wide input."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "title":
+            kwargs["widget"] = widgets.AdminTextInputWidget(attrs={"class": "vLargeTextField"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that lists related rows and links to them, without changing anything."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History that is appended by the services only: viewable, never added, changed or
+    deleted here (the models refuse changes and deletions anyway)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Administrative levels and agencies -------------------------------------------------------
+
+
+@admin.register(AdministrativeLevel)
+class AdministrativeLevelAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "order", "valid_from", "valid_to")
+    search_fields = ("code", "name")
+
+
+class ValidTodayFilter(admin.SimpleListFilter):
+    """Agencies that exist today, or that were abolished or not yet created."""
+
+    title = _("valid today")
+    parameter_name = "valid_today"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "yes":
+            return queryset.valid_on(today)
+        if self.value() == "no":
+            return queryset.filter(Q(valid_from__gt=today) | Q(valid_to__lt=today))
+        return queryset
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "level", "parent", "kind", "valid_from", "valid_to")
+    list_filter = ("level", "kind", ValidTodayFilter)
+    list_select_related = ("level", "parent")
+    search_fields = ("code", "name", "short_name")
+    autocomplete_fields = ("parent",)
+    inlines = (MembershipInline,)
+
+
+@admin.register(AgencySuccession)
+class AgencySuccessionAdmin(admin.ModelAdmin):
+    list_display = ("predecessor", "successor", "date", "kind", "legal_basis")
+    list_filter = ("kind", "predecessor__level")
+    list_select_related = ("predecessor", "successor")
+    search_fields = (
+        "predecessor__code",
+        "predecessor__name",
+        "successor__code",
+        "successor__name",
+        "legal_basis",
+    )
+    autocomplete_fields = ("predecessor", "successor")
+    date_hierarchy = "date"
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "agency", "role")
+    list_filter = ("role", "agency__level")
+    list_select_related = ("user", "agency")
+    search_fields = (
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "agency__code",
+        "agency__name",
+    )
+    autocomplete_fields = ("user", "agency")
+
+
+# --- Plans and priority areas -----------------------------------------------------------------
+
+
+@admin.register(DtiIndex)
+class DtiIndexAdmin(admin.ModelAdmin):
+    list_display = ("edition", "code", "name", "points")
+    list_filter = ("edition",)
+    search_fields = ("code", "name")
+
+
+class PlanDocumentInline(admin.TabularInline):
+    model = PlanDocument
+    extra = 0
+
+
+class PriorityAreaInline(admin.TabularInline):
+    model = PriorityArea
+    extra = 0
+    autocomplete_fields = ("dti_index",)
+    show_change_link = True
+
+
+@admin.register(Plan)
+class PlanAdmin(WideTitleMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "number",
+        "title",
+        "issuing_agency",
+        "issued_on",
+        "period_start",
+        "period_end",
+    )
+    list_select_related = ("issuing_agency",)
+    search_fields = ("code", "number", "title")
+    autocomplete_fields = ("issuing_agency", "monitor_agency")
+    inlines = (PlanDocumentInline, PriorityAreaInline)
+
+
+@admin.register(PlanDocument)
+class PlanDocumentAdmin(admin.ModelAdmin):
+    list_display = ("number", "issued_on", "issuer", "title", "plan")
+    list_filter = ("plan",)
+    list_select_related = ("plan",)
+    search_fields = ("number", "title", "issuer")
+
+
+@admin.register(PriorityArea)
+class PriorityAreaAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "plan", "order", "dti_index")
+    list_filter = ("plan",)
+    list_select_related = ("plan", "dti_index")
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("dti_index",)
+
+
+# --- Tasks ------------------------------------------------------------------------------------
+
+
+class CategoryTodayFilter(admin.SimpleListFilter):
+    """The report category of each task today, from the same annotation as the reports."""
+
+    title = _("report category today")
+    parameter_name = "category_today"
+
+    def lookups(self, request, model_admin):
+        return ReportCategory.choices
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        if "category" not in queryset.query.annotations:
+            queryset = queryset.with_category(timezone.localdate())
+        return queryset.filter(category=self.value())
+
+
+class TaskStructureFilter(admin.SimpleListFilter):
+    """Plan items split per agency (parents), their per-agency tasks (children), the rest."""
+
+    title = _("parent and child tasks")
+    parameter_name = "structure"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("parent", _("Parent tasks (split per agency)")),
+            ("child", _("Child tasks")),
+            ("standalone", _("Tasks not split")),
+        ]
+
+    def queryset(self, request, queryset):
+        has_children = Exists(Task.objects.filter(parent=OuterRef("pk")))
+        if self.value() == "parent":
+            return queryset.filter(has_children)
+        if self.value() == "child":
+            return queryset.filter(parent__isnull=False)
+        if self.value() == "standalone":
+            return queryset.filter(~has_children, parent__isnull=True)
+        return queryset
+
+
+class LeadAgencyLevelFilter(admin.RelatedFieldListFilter):
+    """The administrative level of the lead agency (titled so, not just "level")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("lead agency level")
+
+
+class TaskAdminForm(forms.ModelForm):
+    """Checks that the database constraints cannot express or that involve fields the
+    admin does not edit (the original due date is set from the due date on creation).
+
+    No Meta: TaskAdmin builds the form for its model with the fields of its fieldsets.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        plan = cleaned.get("plan", self.instance.plan if self.instance.plan_id else None)
+        area = cleaned.get("priority_area")
+        if plan and area and area.plan_id != plan.pk:
+            self.add_error("priority_area", gettext("The priority area belongs to another plan."))
+        parent = cleaned.get("parent")
+        if parent is not None and plan is not None:
+            if parent.plan_id != plan.pk:
+                self.add_error("parent", gettext("The parent task belongs to another plan."))
+            elif parent.parent_id is not None:
+                self.add_error("parent", gettext("A child task cannot be split again."))
+        # On creation the due date becomes the original due date; afterwards only the
+        # assignment date can move, and never past the original due date.
+        assigned_on = cleaned.get("assigned_on")
+        if self.instance.pk is None:
+            due, field = cleaned.get("due"), "due"
+        else:
+            due, field = self.instance.original_due, "assigned_on"
+        if assigned_on and due and due < assigned_on:
+            self.add_error(field, gettext("The due date cannot be before the assignment date."))
+        return cleaned
+
+
+class StatusUpdateInline(ReadOnlyInline):
+    model = StatusUpdate
+    fields = (
+        "recorded_at",
+        "kind",
+        "agency",
+        "author",
+        "state",
+        "progress",
+        "completed_on",
+        "result",
+    )
+    ordering = ("-recorded_at", "-pk")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agency", "author")
+
+
+class DeadlineExtensionInline(ReadOnlyInline):
+    model = DeadlineExtension
+    fields = (
+        "requested_at",
+        "agency",
+        "previous_due",
+        "proposed_due",
+        "reason",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agency", "decided_by")
+
+
+class ChildTaskInline(ReadOnlyInline):
+    model = Task
+    fk_name = "parent"
+    fields = ("code", "title", "lead_agency", "due", "state", "progress", "completed_on")
+    verbose_name = _("child task")
+    verbose_name_plural = _("child tasks (one per agency)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("lead_agency")
+
+
+@admin.register(Task)
+class TaskAdmin(WideTitleMixin, admin.ModelAdmin):
+    form = TaskAdminForm
+    list_display = (
+        "code",
+        "short_title",
+        "priority_area",
+        "lead_agency",
+        "due_display",
+        "state",
+        "progress",
+        "category_today",
+        "version",
+    )
+    list_display_links = ("code", "short_title")
+    list_select_related = ("priority_area", "lead_agency")
+    list_filter = (
+        "plan",
+        "priority_area",
+        ("lead_agency__level", LeadAgencyLevelFilter),
+        ("lead_agency", admin.RelatedOnlyFieldListFilter),
+        "state",
+        CategoryTodayFilter,
+        TaskStructureFilter,
+        "needs_reassignment",
+    )
+    search_fields = ("code", "title", "lead_agency__name", "lead_agency__short_name")
+    autocomplete_fields = ("priority_area", "lead_agency", "coordinating_agencies", "parent")
+    inlines = (ChildTaskInline, StatusUpdateInline, DeadlineExtensionInline)
+    list_per_page = 50
+
+    _identity = (None, {"fields": ("plan", "priority_area", "code", "title", "expected_output")})
+    _agencies = (_("Agencies"), {"fields": ("lead_agency", "coordinating_agencies", "parent")})
+    _targets = (_("Targets"), {"fields": ("kpi_target", "kpi_unit", "weight", "dti_index")})
+    add_fieldsets = (
+        _identity,
+        _agencies,
+        (_("Dates"), {"fields": ("assigned_on", "due")}),
+        _targets,
+    )
+    change_fieldsets = (
+        _identity,
+        _agencies,
+        (_("Dates"), {"fields": ("assigned_on", "original_due", "due")}),
+        _targets,
+        (
+            _("Current status"),
+            {
+                "description": _(
+                    "The state, the progress and the due date change through status "
+                    "updates and deadline extensions, not here."
+                ),
+                "fields": (
+                    "state",
+                    "progress",
+                    "completed_on",
+                    "result",
+                    "kpi_actual",
+                    "needs_reassignment",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                ),
+            },
+        ),
+    )
+    # Mirrors of the history (state… kpi_actual), the due dates (moved only by approved
+    # extensions, or reports from history would disagree with the task row) and the parent
+    # (moving a child would need a roll-up of both parents).
+    change_readonly_fields = (
+        "parent",
+        "original_due",
+        "due",
+        "state",
+        "progress",
+        "completed_on",
+        "result",
+        "kpi_actual",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request):
+        # One annotated query serves the category column, its filter and its ordering.
+        return super().get_queryset(request).with_category(timezone.localdate())
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.change_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.change_readonly_fields
+
+    def get_inlines(self, request, obj):
+        return () if obj is None else self.inlines
+
+    @admin.display(description=_label(Task, "title"), ordering="title")
+    def short_title(self, obj: Task) -> str:
+        return Truncator(obj.title).chars(90)
+
+    @admin.display(description=_label(Task, "due"), ordering="due")
+    def due_display(self, obj: Task) -> str | None:
+        if obj.due is None:
+            return None
+        if obj.is_extended and obj.original_due is not None:
+            return gettext("%(due)s (originally %(original)s)") % {
+                "due": _short_date(obj.due),
+                "original": _short_date(obj.original_due),
+            }
+        return _short_date(obj.due)
+
+    @admin.display(description=_("report category today"), ordering="category")
+    def category_today(self, obj: Task) -> str | None:
+        category = getattr(obj, "category", None)
+        return ReportCategory(category).label if category else None
+
+    def save_model(self, request, obj: Task, form, change: bool) -> None:
+        if not change:
+            # As services.task_create does: the due date a task is created with is its
+            # original due date; later extensions move `due` only.
+            obj.original_due = obj.due
+            super().save_model(request, obj, form, change)
+            if obj.parent_id:
+                services.task_rollup(parent=obj.parent)
+            return
+        if not form.changed_data:
+            return
+        # Write only what the form changed, so that a status update recorded meanwhile is
+        # not overwritten with the values read when the page was loaded.
+        concrete = {field.name for field in obj._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in concrete]
+        obj.version = F("version") + 1
+        obj.save(update_fields=[*changed, "version", "updated_at"])
+        obj.refresh_from_db(fields=["version"])
+
+
+# --- History: status updates, evidence, deadline extensions -----------------------------------
+
+
+class EvidenceInline(ReadOnlyInline):
+    model = Evidence
+    fields = ("original_name", "file", "content_type", "size", "sha256", "uploaded_at")
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(ReadOnlyAdmin):
+    """Status updates are recorded through the web pages and the API, never here."""
+
+    list_display = (
+        "task_code",
+        "recorded_at",
+        "kind",
+        "agency",
+        "author",
+        "state",
+        "progress",
+        "completed_on",
+    )
+    list_filter = (
+        "kind",
+        "state",
+        "task__plan",
+        "agency__level",
+        ("agency", admin.RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("task", "agency", "author")
+    search_fields = ("task__code", "task__title", "agency__name", "author__username")
+    date_hierarchy = "recorded_at"
+    ordering = ("-recorded_at", "-pk")
+    inlines = (EvidenceInline,)
+
+    @admin.display(description=_label(StatusUpdate, "task"), ordering="task__code")
+    def task_code(self, obj: StatusUpdate) -> str:
+        return obj.task.code
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ("original_name", "task_code", "content_type", "size", "uploaded_at")
+    list_select_related = ("update__task",)
+    search_fields = ("original_name", "sha256", "update__task__code")
+    date_hierarchy = "uploaded_at"
+
+    @admin.display(description=_label(StatusUpdate, "task"), ordering="update__task__code")
+    def task_code(self, obj: Evidence) -> str:
+        return obj.update.task.code
+
+
+class ExtensionDecisionForm(forms.Form):
+    note = forms.CharField(
+        label=capfirst(_label(DeadlineExtension, "decision_note")),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        required=False,
+    )
+
+    def __init__(self, *args, note_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].required = note_required
+
+
+@admin.register(DeadlineExtension)
+class DeadlineExtensionAdmin(ReadOnlyAdmin):
+    """Requests come from the web pages and the API; the admin decides them with the
+    actions below, which call the services (never by editing the status)."""
+
+    list_display = (
+        "task_code",
+        "status",
+        "previous_due",
+        "proposed_due",
+        "agency",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    )
+    ordering = ("-requested_at", "-pk")
+    list_filter = ("status", "task__plan", ("agency", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("task", "agency", "decided_by")
+    search_fields = ("task__code", "task__title", "reason")
+    actions = ("approve_selected", "reject_selected")
+    confirmation_template = "admin/tasks_app/deadlineextension/decide_confirmation.html"
+
+    @admin.display(description=_label(DeadlineExtension, "task"), ordering="task__code")
+    def task_code(self, obj: DeadlineExtension) -> str:
+        return obj.task.code
+
+    def has_decide_permission(self, request) -> bool:
+        # Deciding is the "change" of an extension; the rows themselves stay read-only.
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(description=_("Approve selected extension requests"), permissions=["decide"])
+    def approve_selected(self, request, queryset):
+        return self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject selected extension requests"), permissions=["decide"])
+    def reject_selected(self, request, queryset):
+        return self._decide(request, queryset, approve=False)
+
+    def _decide(self, request, queryset, *, approve: bool):
+        """Ask for confirmation (and a note), then decide each request via the service.
+
+        1. First pass: leave out requests that are no longer pending and show the
+           confirmation page.
+        2. Confirmed (`post=yes`): call the service per request; a request that fails
+           (decided by someone else meanwhile…) is reported and the others go ahead.
+        """
+        pending = list(
+            queryset.filter(status=ExtensionStatus.PENDING).select_related("task", "agency")
+        )
+        confirmed = request.POST.get("post") == "yes"
+        if not confirmed:
+            decided = queryset.exclude(status=ExtensionStatus.PENDING).count()
+            if decided:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d selected request was already decided and is left as it is.",
+                        "%(count)d selected requests were already decided and are left as "
+                        "they are.",
+                        decided,
+                    )
+                    % {"count": decided},
+                    messages.WARNING,
+                )
+            if not pending:
+                return None
+        form = ExtensionDecisionForm(request.POST if confirmed else None, note_required=not approve)
+        if confirmed and form.is_valid():
+            note = form.cleaned_data["note"]
+            done = 0
+            for extension in pending:
+                try:
+                    if approve:
+                        services.extension_approve(
+                            extension=extension, decided_by=request.user, note=note
+                        )
+                    else:
+                        services.extension_reject(
+                            extension=extension, decided_by=request.user, note=note
+                        )
+                except ValidationError as error:
+                    self.message_user(
+                        request,
+                        gettext("%(extension)s: %(error)s")
+                        % {"extension": extension, "error": " ".join(error.messages)},
+                        messages.ERROR,
+                    )
+                else:
+                    done += 1
+            if done:
+                if approve:
+                    text = ngettext(
+                        "%(count)d extension request was approved.",
+                        "%(count)d extension requests were approved.",
+                        done,
+                    )
+                else:
+                    text = ngettext(
+                        "%(count)d extension request was rejected.",
+                        "%(count)d extension requests were rejected.",
+                        done,
+                    )
+                self.message_user(request, text % {"count": done}, messages.SUCCESS)
+            return None
+        if approve:
+            title = gettext("Approve extension requests")
+            intro = gettext(
+                "Approve these requests? The due date of each task moves to the proposed "
+                "date; its original due date is kept."
+            )
+            submit = gettext("Yes, approve")
+        else:
+            title = gettext("Reject extension requests")
+            intro = gettext(
+                "Reject these requests? The due dates stay as they are. Give the reason."
+            )
+            submit = gettext("Yes, reject")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "submit_label": submit,
+            "opts": self.opts,
+            "extensions": pending,
+            "headers": [
+                _label(DeadlineExtension, name)
+                for name in ("task", "agency", "previous_due", "proposed_due", "reason")
+            ],
+            "form": form,
+            "action_name": "approve_selected" if approve else "reject_selected",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.confirmation_template, context)
