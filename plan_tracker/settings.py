@@ -42,8 +42,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "django_htmx",
     "tasks_app",
     "reports",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: the staff pages answer htmx requests with a partial template.
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "plan_tracker.urls"
@@ -71,6 +75,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                # unread_notification_count (lazy: counted only where a template shows it)
+                "reminders.context_processors.notifications",
             ],
         },
     },
@@ -90,6 +96,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The staff pages: anonymous visitors go to the login page; after login, the start page sends
+# each role to its work.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "tasks_app:start"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -101,6 +112,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["plan_tracker.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
@@ -109,6 +121,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages installed by `npm ci` (package-lock.json) are served from node_modules
+# under a vendor/ prefix, never copied into git. Listed only once installed, so settings
+# load before `npm ci` has run.
+for _prefix, _dist in [
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]:
+    if _dist.is_dir():
+        STATICFILES_DIRS.append((_prefix, _dist))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
@@ -135,6 +156,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "plan-tracker@localhost")
+# Public address of the site, for the absolute links in e-mails (a worker has no request).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -154,12 +177,58 @@ EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 20)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an API client without credentials gets 401 with `WWW-Authenticate: Token`
+    # (DRF takes the header from the first class). Our own pages use the session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "tasks_app.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "tasks_app.api.exceptions.exception_handler",
+    # Rates read per request ("60/min", "2000/min"…); an empty value switches a throttle off.
+    # Counters live in the default cache: per process unless CACHES names a shared one.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tasks_app.api.throttles.AnonThrottle",
+        "tasks_app.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/min") or None,
+        "user": env_str("API_THROTTLE_USER", "2000/min") or None,
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "plan_tracker API",
+    "DESCRIPTION": (
+        "Tasks of the provincial digital-transformation plans: agencies, plans, tasks, "
+        "status updates with evidence, deadline extensions and report counts. Authenticate "
+        "with `Authorization: Token <token>` (POST /api/v1/auth/token/) or a session. "
+        "Objects outside the user's scope answer 404; refused actions 403; a write with a "
+        "stale `version` 409 with the current task. Messages are in Vietnamese unless "
+        "`Accept-Language: en`."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI from our static files: it works with no internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStateEnum": "tasks_app.choices.TaskState",
+        "ReportCategoryEnum": "tasks_app.choices.ReportCategory",
+        "ExtensionStatusEnum": "tasks_app.choices.ExtensionStatus",
+        "UpdateKindEnum": "tasks_app.choices.UpdateKind",
+        "RoleEnum": "tasks_app.choices.Role",
+        "AgencyKindEnum": "tasks_app.choices.AgencyKind",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -11,3 +11,6 @@ from plan_tracker.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# WhiteNoise warns on every request when the collected-static folder is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

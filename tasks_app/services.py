@@ -567,6 +567,8 @@ def extension_approve(
     with transaction.atomic():
         task = _locked(extension.task)
         extension = _decide(extension, decided_by, decided_at)
+        if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+            raise ValidationError({"task": _("A completed or stopped task cannot be extended.")})
         extension.status = ExtensionStatus.APPROVED
         extension.decision_note = note
         extension.save()
@@ -592,3 +594,60 @@ def extension_reject(
         extension.decision_note = note
         extension.save()
     return extension
+
+
+# --- Task fields (the monitoring agency's corrections) ----------------------------------------
+
+# What a task update may change. Dates are not here: the due date moves only through an
+# approved extension, so that the original due date and the reports at past dates stay true.
+TASK_EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "expected_output",
+        "priority_area",
+        "lead_agency",
+        "kpi_target",
+        "kpi_unit",
+        "weight",
+        "dti_index",
+    }
+)
+
+
+def task_update_fields(
+    *,
+    task: Task,
+    expected_version: int | None,
+    coordinating_agencies: Iterable[Agency] | None = None,
+    **fields,
+) -> Task:
+    """Change a task's descriptive fields, its lead agency or its coordinating agencies.
+
+    1. Lock the task row and refuse a stale `expected_version` (StaleVersionError).
+    2. Validate: only TASK_EDITABLE_FIELDS; the priority area stays in the task's plan.
+    3. Save and bump the version. A new lead agency clears `needs_reassignment`.
+
+    Nothing is written when a check fails.
+    """
+    unknown = set(fields) - TASK_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = _locked(task)
+        _check_version(locked, expected_version)
+        area = fields.get("priority_area")
+        if area is not None and area.plan_id != locked.plan_id:
+            raise ValidationError(
+                {"priority_area": _("The priority area belongs to another plan.")}
+            )
+        lead = fields.get("lead_agency")
+        if lead is not None and lead.pk != locked.lead_agency_id:
+            locked.needs_reassignment = False
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        locked.version += 1
+        locked.save()
+        if coordinating_agencies is not None:
+            locked.coordinating_agencies.set(list(coordinating_agencies))
+    return locked
