@@ -262,6 +262,19 @@ def test_a_decided_extension_cannot_be_decided_again(task, manager, monitor, lea
     assert task.due == D(2022, 9, 30)
 
 
+def test_an_extension_cannot_be_approved_once_the_task_is_completed(task, manager, monitor):
+    extension = services.extension_request(
+        task=task, requested_by=manager, proposed_due=D(2022, 9, 30), reason="Chờ kinh phí"
+    )
+    record(task, manager, state=TaskState.COMPLETED, completed_on=D(2022, 7, 5), result="Xong")
+    with pytest.raises(ValidationError) as error:
+        services.extension_approve(extension=extension, decided_by=monitor)
+    assert "task" in error.value.message_dict
+    task.refresh_from_db()
+    extension.refresh_from_db()
+    assert (task.due, extension.status) == (D(2022, 6, 30), ExtensionStatus.PENDING)
+
+
 def test_extension_requests_are_checked(task, make_task, manager):
     with pytest.raises(ValidationError) as error:
         services.extension_request(
