@@ -8,8 +8,8 @@ import time_machine
 from django.db.models import Count
 
 from tasks_app import services
-from tasks_app.choices import ReportCategory as C
 from tasks_app.choices import ExtensionStatus, TaskState
+from tasks_app.choices import ReportCategory as C
 from tasks_app.models import DeadlineExtension, Task
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
