@@ -449,6 +449,15 @@ class Task(models.Model):
             kwargs["update_fields"] = {*update_fields, "search_text"}
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        errors = {}
+        if self.priority_area_id and self.plan_id and self.priority_area.plan_id != self.plan_id:
+            errors["priority_area"] = _("The priority area belongs to another plan.")
+        if self.parent_id and self.plan_id and self.parent.plan_id != self.plan_id:
+            errors["parent"] = _("The parent task belongs to another plan.")
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def is_regular(self) -> bool:
         """A task with no due date is a regular task (nhiệm vụ thường xuyên)."""

@@ -266,7 +266,7 @@ def test_extended_task_shows_due_and_original_due(admin_client, task, manager):
 
     with translation.override("en"):
         shown = admin.site._registry[Task].due_display(row)
-    assert shown == "09/30/2022 (originally 06/30/2022)"
+    assert shown == "30/09/2022 (originally 30/06/2022)"
 
 
 def test_search_finds_a_task_by_part_of_its_title(admin_client, make_task):
