@@ -1,0 +1,190 @@
+"""`load_plan --demo`: demo accounts, a year of activity showing every report category,
+an approved extension, per-district child tasks; running it again creates nothing."""
+
+import datetime
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from tasks_app.choices import ExtensionStatus, ReportCategory, Role, TaskState, UpdateKind
+from tasks_app.demo import DEMO_PASSWORD, DISTRICTS, demo_categories
+from tasks_app.models import (
+    Agency,
+    DeadlineExtension,
+    Membership,
+    Plan,
+    StatusUpdate,
+    Task,
+)
+from tasks_app.planfile import plan_file_read
+from tasks_app.querysets import local_tz
+
+PLAN_FILE = Path(settings.BASE_DIR) / "data" / "plan_2022.yaml"
+JUNE, DECEMBER = datetime.date(2022, 6, 30), datetime.date(2022, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def demo_output(django_db_setup, django_db_blocker):
+    """Load the plan with --demo once for this module (it takes a few seconds), inside a
+    transaction that is rolled back afterwards so other modules start from an empty
+    database. Each test still runs in its own savepoint."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        out = io.StringIO()
+        call_command("load_plan", str(PLAN_FILE), "--demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def plan(demo_output, db):
+    return Plan.objects.get(code="CDS-ND-2022")
+
+
+def local(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(local_tz())
+
+
+def test_demo_accounts_log_in_with_their_memberships(plan):
+    expected = {
+        "admin": set(),
+        "lanhdao": {("UBND_TINH", Role.LEADER)},
+        "sotttt": {("STTTT", Role.MONITOR)},
+        "haihau": {("UBND_HAIHAU", Role.MANAGER)},
+        "giaothuy": {("UBND_GIAOTHUY", Role.MANAGER)},
+        "haitrung": {("HH_HAITRUNG", Role.MANAGER)},
+        "syt": {("SYT", Role.MANAGER)},
+    }
+    for username, memberships in expected.items():
+        user = authenticate(username=username, password=DEMO_PASSWORD)
+        assert user is not None, username
+        assert user.email == f"{username}@example.vn"
+        assert user.first_name and user.last_name
+        assert user.is_staff == user.is_superuser == (username == "admin")
+        assert set(user.memberships.values_list("agency__code", "role")) == memberships
+    assert authenticate(username="sotttt", password="wrong") is None
+
+
+def test_demo_twice_creates_nothing_more(plan):
+    models = (get_user_model(), Membership, Task, StatusUpdate, DeadlineExtension, Agency)
+    before = {model: model.objects.count() for model in models}
+    versions = dict(Task.objects.values_list("code", "version"))
+
+    out = io.StringIO()
+    call_command("load_plan", str(PLAN_FILE), "--demo", stdout=out)
+
+    assert {model: model.objects.count() for model in models} == before
+    assert dict(Task.objects.values_list("code", "version")) == versions
+    assert "Demo accounts: 7 (0 new)" in out.getvalue()
+    assert "skipped" in out.getvalue()
+
+
+@pytest.mark.parametrize("as_of", [JUNE, DECEMBER])
+def test_every_report_category_occurs_among_leaf_tasks(plan, as_of):
+    counts = demo_categories(plan=plan, as_of=as_of)
+
+    assert set(counts) == set(ReportCategory.values)
+    # Leaf tasks: 42 plan tasks that were not split, plus 2 × 10 district tasks.
+    assert sum(counts.values()) == 62
+
+
+def test_categories_follow_the_history(plan):
+    # One query per date: the category annotation is heavy to build.
+    at = {
+        as_of: dict(
+            Task.objects.filter(plan=plan).with_category(as_of).values_list("code", "category")
+        )
+        for as_of in (JUNE, DECEMBER)
+    }
+
+    def category(code, as_of):
+        return at[as_of][code]
+
+    # Extended on 20/06 to 30/09, completed 19/09: in progress in June, on time in December.
+    assert category("CDS22-13", JUNE) == ReportCategory.IN_PROGRESS
+    assert category("CDS22-13", DECEMBER) == ReportCategory.COMPLETED_ON_TIME
+    # Completion reported on 27/06 but confirmed only on 05/07.
+    assert category("CDS22-16", JUNE) == ReportCategory.IN_PROGRESS
+    assert category("CDS22-16", DECEMBER) == ReportCategory.COMPLETED_ON_TIME
+    # Extension rejected, completed in July: late.
+    assert category("CDS22-10", DECEMBER) == ReportCategory.COMPLETED_LATE
+    # Never started and past due.
+    assert category("CDS22-22", JUNE) == ReportCategory.NOT_STARTED
+    assert category("CDS22-22", DECEMBER) == ReportCategory.OVERDUE
+    assert category("CDS22-09", DECEMBER) == ReportCategory.REGULAR
+    assert category("CDS22-12", JUNE) == ReportCategory.WITHDRAWN
+    # A parent shows the roll-up of its children: some are overdue in December.
+    assert category("CDS22-26", DECEMBER) == ReportCategory.OVERDUE
+
+
+def test_the_approved_extension_keeps_the_original_due_date(plan):
+    task = Task.objects.get(plan=plan, code="CDS22-13")
+    extension = task.extensions.get()
+
+    assert task.original_due == datetime.date(2022, 6, 30)
+    assert task.due == datetime.date(2022, 9, 30)
+    assert extension.status == ExtensionStatus.APPROVED
+    assert (extension.previous_due, extension.proposed_due) == (task.original_due, task.due)
+    assert extension.requested_by.username == "sotttt"
+    assert extension.decided_by.username == "lanhdao"
+    assert local(extension.requested_at).date() == datetime.date(2022, 6, 15)
+    assert local(extension.decided_at).date() == datetime.date(2022, 6, 20)
+
+    rejected = Task.objects.get(plan=plan, code="CDS22-10")
+    assert rejected.extensions.get().status == ExtensionStatus.REJECTED
+    assert rejected.due == rejected.original_due == datetime.date(2022, 6, 30)
+
+
+def test_two_plan_tasks_are_split_into_one_child_per_district(plan):
+    for code in ("CDS22-26", "CDS22-41"):
+        parent = Task.objects.get(plan=plan, code=code)
+        children = parent.children.select_related("lead_agency")
+
+        assert sorted(child.lead_agency.code for child in children) == sorted(DISTRICTS)
+        assert all(child.due == parent.due for child in children)
+        assert all(
+            list(child.coordinating_agencies.values_list("code", flat=True)) == ["STTTT"]
+            for child in children
+        )
+        assert children.filter(state=TaskState.COMPLETED).exists()
+        assert len({child.progress for child in children}) > 3
+
+    haihau_child = Task.objects.get(plan=plan, code="CDS22-41.UBND_HAIHAU")
+    assert set(haihau_child.updates.values_list("author__username", flat=True)) == {"haihau"}
+    assert haihau_child.updates.count() == 4
+
+
+def test_activity_is_recorded_in_2022_by_the_demo_accounts(plan):
+    updates = StatusUpdate.objects.filter(task__plan=plan)
+
+    assert {local(u.recorded_at).year for u in updates} == {2022}
+    assert set(updates.values_list("author__username", flat=True)) <= {
+        "sotttt", "haihau", "giaothuy", "haitrung", "syt", "lanhdao",
+    }  # fmt: skip
+    withdrawn = updates.get(task__code="CDS22-12")
+    assert withdrawn.state == TaskState.WITHDRAWN and withdrawn.reason
+    contribution = updates.get(task__code="CDS22-07", kind=UpdateKind.CONTRIBUTION)
+    assert contribution.agency.code == "STTTT"
+    confirmation = updates.get(task__code="CDS22-16", kind=UpdateKind.CONFIRMATION)
+    assert confirmation.author.username == "sotttt"
+    assert confirmation.state == TaskState.COMPLETED
+    assert local(confirmation.recorded_at).date() == datetime.date(2022, 7, 5)
+
+
+def test_demo_needs_the_2022_plan(demo_output, db, tmp_path):
+    data = plan_file_read(path=PLAN_FILE)
+    data["plan"]["code"] = "CDS-OTHER"
+    data["tasks"] = data["tasks"][:3]
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.dump(data, Dumper=yaml.CSafeDumper), encoding="utf-8")
+
+    with pytest.raises(CommandError, match="the demo could not be loaded") as refused:
+        call_command("load_plan", str(path), "--demo", stdout=io.StringIO())
+
+    assert "CDS22-26" in str(refused.value)
+    assert not Plan.objects.filter(code="CDS-OTHER").exists()
