@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from tasks_app.choices import ExtensionStatus, Role, TaskState, UpdateKind
+from tasks_app.choices import ExtensionStatus, Role, TaskState
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -40,7 +40,9 @@ from tasks_app.services import (
     extension_reject,
     extension_request,
     status_update_record,
+    task_confirm_completion,
     task_split,
+    task_withdraw,
 )
 
 DEMO_PASSWORD = "demo-2022"
@@ -729,33 +731,9 @@ def _play(event: DemoEvent, *, plan: Plan, users: dict, agencies: dict[str, Agen
         decide = extension_approve if event.action == APPROVE else extension_reject
         decide(extension=extension, decided_by=user, note=event.text, decided_at=event.at)
     elif event.action == CONFIRM:
-        # task_confirm_completion records its update "now"; until it takes a `recorded_at`,
-        # record the same confirmation directly, at its historical time.
-        if task.state != TaskState.AWAITING_CONFIRMATION:
-            raise DemoError(f"{task.code} is not awaiting confirmation")
-        status_update_record(
-            task=task,
-            author=user,
-            kind=UpdateKind.CONFIRMATION,
-            state=TaskState.COMPLETED,
-            progress=100,
-            completed_on=task.completed_on,
-            result=task.result,
-            kpi_actual=task.kpi_actual,
-            reason=event.text,
-            recorded_at=event.at,
-        )
+        task_confirm_completion(task=task, user=user, note=event.text, recorded_at=event.at)
     elif event.action == WITHDRAW:
-        # Same reason as above: task_withdraw has no `recorded_at` yet.
-        status_update_record(
-            task=task,
-            author=user,
-            kind=UpdateKind.CONFIRMATION,
-            state=TaskState.WITHDRAWN,
-            progress=task.progress,
-            reason=event.text,
-            recorded_at=event.at,
-        )
+        task_withdraw(task=task, user=user, reason=event.text, recorded_at=event.at)
     else:  # pragma: no cover - the timeline is fixed
         raise DemoError(f"unknown demo action {event.action}")
 

@@ -420,6 +420,7 @@ def _monitor_decision(
     error: str,
     expected_version: int | None,
     fields: Callable[[Task], dict],
+    recorded_at: datetime.datetime | None = None,
 ) -> StatusUpdate:
     """Record a decision of the monitoring agency. The state is checked, and the new
     update's fields are derived, on the locked row, so a concurrent report cannot slip in
@@ -439,17 +440,23 @@ def _monitor_decision(
             difficulties="",
             proposals="",
             evidence=(),
-            recorded_at=timezone.now(),
+            recorded_at=recorded_at or timezone.now(),
             **values,
         )
 
 
 def task_confirm_completion(
-    *, task: Task, user, expected_version: int | None = None, note: str = ""
+    *,
+    task: Task,
+    user,
+    expected_version: int | None = None,
+    note: str = "",
+    recorded_at: datetime.datetime | None = None,
 ) -> StatusUpdate:
     """The monitoring agency confirms a completion the lead agency reported."""
     return _monitor_decision(
         task,
+        recorded_at=recorded_at,
         user=user,
         allowed_from={TaskState.AWAITING_CONFIRMATION},
         error=_("Only a task awaiting confirmation can be confirmed."),
@@ -466,13 +473,19 @@ def task_confirm_completion(
 
 
 def task_return(
-    *, task: Task, user, reason: str, expected_version: int | None = None
+    *,
+    task: Task,
+    user,
+    reason: str,
+    expected_version: int | None = None,
+    recorded_at: datetime.datetime | None = None,
 ) -> StatusUpdate:
     """The monitoring agency sends a reported completion back to the lead agency."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for returning the task.")})
     return _monitor_decision(
         task,
+        recorded_at=recorded_at,
         user=user,
         allowed_from=_DONE_STATES,
         error=_("Only a reported completion can be returned."),
@@ -482,11 +495,17 @@ def task_return(
 
 
 def task_withdraw(
-    *, task: Task, user, reason: str, expected_version: int | None = None
+    *,
+    task: Task,
+    user,
+    reason: str,
+    expected_version: int | None = None,
+    recorded_at: datetime.datetime | None = None,
 ) -> StatusUpdate:
     """Stop a task (dừng thực hiện): it leaves the report totals from then on."""
     return _monitor_decision(
         task,
+        recorded_at=recorded_at,
         user=user,
         allowed_from={
             TaskState.NOT_STARTED,
