@@ -14,13 +14,16 @@ from django.db.models import (
     Case,
     Exists,
     F,
+    Func,
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import LessThan
 
 from tasks_app.choices import ExtensionStatus, ReportCategory, TaskState
 
@@ -55,8 +58,60 @@ class AgencyQuerySet(models.QuerySet):
         )
 
 
-_COMPLETED = [ReportCategory.COMPLETED_ON_TIME, ReportCategory.COMPLETED_LATE]
 _STARTED_STATES = [TaskState.IN_PROGRESS, TaskState.AWAITING_CONFIRMATION]
+_DATE = models.DateField()
+
+
+class SimpleCase(Func):
+    """`CASE expression WHEN value THEN result … ELSE default END`: the expression is
+    written (and evaluated) once, however many values are mapped."""
+
+    def __init__(self, expression, mapping: dict, default=None, output_field=None):
+        self.mapping = mapping
+        self.default = default
+        super().__init__(expression, output_field=output_field or models.CharField(null=True))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        parts, params = ["CASE", sql], list(params)
+        for value, result in self.mapping.items():
+            parts.append("WHEN %s THEN %s")
+            params += [value, result]
+        parts.append("ELSE %s END")
+        params.append(self.default)
+        return " ".join(parts), params
+
+
+# Each category as a bit, so that the categories present among a parent's children
+# add up (SUM DISTINCT) to one number that _ROLLUP maps to the parent's category.
+_BITS = {category: 1 << index for index, category in enumerate(ReportCategory.values)}
+
+
+def _rollup(mask: int) -> str | None:
+    present = {category for category, bit in _BITS.items() if mask & bit}
+    open_ = present & {
+        ReportCategory.IN_PROGRESS,
+        ReportCategory.OVERDUE,
+        ReportCategory.NOT_STARTED,
+        ReportCategory.REGULAR,
+    }
+    done = present & {ReportCategory.COMPLETED_ON_TIME, ReportCategory.COMPLETED_LATE}
+    if ReportCategory.OVERDUE in present:
+        return ReportCategory.OVERDUE
+    if not open_ and not done:
+        return ReportCategory.WITHDRAWN
+    if not open_:
+        if ReportCategory.COMPLETED_LATE in done:
+            return ReportCategory.COMPLETED_LATE
+        return ReportCategory.COMPLETED_ON_TIME
+    if ReportCategory.IN_PROGRESS in present or done:
+        return ReportCategory.IN_PROGRESS
+    if ReportCategory.NOT_STARTED not in present:
+        return ReportCategory.REGULAR
+    return ReportCategory.NOT_STARTED
+
+
+_ROLLUP = {mask: _rollup(mask) for mask in range(1, 1 << len(_BITS))}
 
 
 class TaskQuerySet(models.QuerySet):
@@ -104,36 +159,17 @@ class TaskQuerySet(models.QuerySet):
         )
 
     def with_own_category(self, as_of: datetime.date) -> "TaskQuerySet":
-        """Annotate `own_category`: the report category at `as_of` from the task's own
-        history. NULL for a task not yet assigned on `as_of`."""
-        completed = Q(state_at=TaskState.COMPLETED, completed_on_at__lte=as_of)
-        return self.with_history_at(as_of).annotate(
-            own_category=Case(
-                When(assigned_on__gt=as_of, then=Value(None)),
-                When(state_at=TaskState.WITHDRAWN, then=Value(ReportCategory.WITHDRAWN)),
-                When(
-                    completed
-                    & (
-                        Q(due_at_completion__isnull=True)
-                        | Q(completed_on_at__lte=F("due_at_completion"))
-                    ),
-                    then=Value(ReportCategory.COMPLETED_ON_TIME),
-                ),
-                When(completed, then=Value(ReportCategory.COMPLETED_LATE)),
-                When(due_at__isnull=True, then=Value(ReportCategory.REGULAR)),
-                # Overdue from 00:00 of due + 1: on the due date itself the task is in time.
-                When(due_at__lt=as_of, then=Value(ReportCategory.OVERDUE)),
-                When(
-                    Q(state_at__in=_STARTED_STATES) | Q(progress_at__gt=0),
-                    then=Value(ReportCategory.IN_PROGRESS),
-                ),
-                default=Value(ReportCategory.NOT_STARTED),
-                output_field=models.CharField(max_length=30, null=True),
-            )
-        )
+        """Annotate the history fields of `with_history_at` and `own_category`: the report
+        category at `as_of` from the task's own history (NULL for a task not yet assigned).
+
+        The rules run inside one correlated subquery over the latest status update, so the
+        SQL names each history subquery once: Django repeats an annotation's SQL wherever a
+        CASE refers to it, which made the plain form grow past 30 kB per query.
+        """
+        return self.with_history_at(as_of).annotate(own_category=own_category_expression(as_of))
 
     def with_category(self, as_of: datetime.date) -> "TaskQuerySet":
-        """Annotate `category` at `as_of` and `is_parent`.
+        """Annotate `category` at `as_of` and `is_parent`, besides `own_category`.
 
         A leaf task's category is its own. A parent task (a plan item split per agency)
         rolls up its children: overdue when any child is; completed when all are (late
@@ -142,42 +178,107 @@ class TaskQuerySet(models.QuerySet):
         """
         from tasks_app.models import Task
 
-        children = Task.objects.filter(parent=OuterRef("pk")).with_own_category(as_of)
-
-        def any_child(*categories):
-            return Exists(children.filter(own_category__in=categories))
-
-        open_children = [
-            ReportCategory.IN_PROGRESS,
-            ReportCategory.OVERDUE,
-            ReportCategory.NOT_STARTED,
-            ReportCategory.REGULAR,
-        ]
-        rollup = Case(
-            When(assigned_on__gt=as_of, then=Value(None)),
-            When(any_child(ReportCategory.OVERDUE), then=Value(ReportCategory.OVERDUE)),
-            When(~any_child(*open_children, *_COMPLETED), then=Value(ReportCategory.WITHDRAWN)),
-            When(
-                ~any_child(*open_children) & any_child(ReportCategory.COMPLETED_LATE),
-                then=Value(ReportCategory.COMPLETED_LATE),
-            ),
-            When(~any_child(*open_children), then=Value(ReportCategory.COMPLETED_ON_TIME)),
-            When(
-                any_child(ReportCategory.IN_PROGRESS, *_COMPLETED),
-                then=Value(ReportCategory.IN_PROGRESS),
-            ),
-            When(~any_child(ReportCategory.NOT_STARTED), then=Value(ReportCategory.REGULAR)),
-            default=Value(ReportCategory.NOT_STARTED),
-            output_field=models.CharField(max_length=30, null=True),
+        children = Task.objects.filter(parent=OuterRef("pk"))
+        child_bits = (
+            children.annotate(
+                bit=SimpleCase(
+                    own_category_expression(as_of),
+                    _BITS,
+                    default=0,
+                    output_field=models.IntegerField(),
+                )
+            )
+            .values("parent")
+            .annotate(mask=Sum("bit", distinct=True))
+            .values("mask")
         )
+        rollup = SimpleCase(Subquery(child_bits[:1]), _ROLLUP, default=None)
         return (
             self.with_own_category(as_of)
-            .annotate(is_parent=Exists(Task.objects.filter(parent=OuterRef("pk"))))
+            .annotate(is_parent=Exists(children))
             .annotate(
                 category=Case(
+                    When(assigned_on__gt=as_of, then=Value(None)),
                     When(is_parent=True, then=rollup),
                     default=F("own_category"),
                     output_field=models.CharField(max_length=30, null=True),
                 )
             )
         )
+
+
+def own_category_expression(as_of: datetime.date) -> Case:
+    """The report category of a task at `as_of`, as one SQL expression (DESIGN.md).
+
+    1. Not assigned yet on `as_of`: NULL.
+    2. With an update recorded by the end of `as_of`, the latest one decides: withdrawn;
+       completed on time (against the due date in force on the completion day) or late;
+       regular; overdue (due date in force at `as_of` passed); in progress; not started.
+    3. Without one: regular, overdue or not started.
+    """
+    from tasks_app.models import DeadlineExtension, StatusUpdate
+
+    cutoff = end_of_day(as_of)
+    approved = DeadlineExtension.objects.filter(status=ExtensionStatus.APPROVED).order_by(
+        "-decided_at", "-pk"
+    )
+
+    def due_in_force(task_ref, decided: Q) -> Coalesce:
+        extension = approved.filter(decided, task=task_ref).values("proposed_due")[:1]
+        return Coalesce(Subquery(extension), OuterRef("original_due"), output_field=_DATE)
+
+    # Inside the update subquery, OuterRef names the task; one level deeper, the update.
+    due_now = due_in_force(OuterRef("task_id"), Q(decided_at__lt=cutoff))
+    due_when_done = Coalesce(
+        Subquery(
+            approved.annotate(decided_on=TruncDate("decided_at", tzinfo=local_tz()))
+            .filter(task=OuterRef("task_id"), decided_on__lte=OuterRef("completed_on"))
+            .values("proposed_due")[:1]
+        ),
+        OuterRef("original_due"),
+        output_field=_DATE,
+    )
+    completed = Q(state=TaskState.COMPLETED, completed_on__lte=as_of)
+    latest = (
+        StatusUpdate.objects.filter(task=OuterRef("pk"), recorded_at__lt=cutoff)
+        .order_by("-recorded_at", "-pk")
+        .annotate(due_now=due_now, due_when_done=due_when_done)
+        .annotate(
+            category=Case(
+                When(state=TaskState.WITHDRAWN, then=Value(ReportCategory.WITHDRAWN)),
+                When(
+                    completed
+                    & (Q(due_when_done__isnull=True) | Q(completed_on__lte=F("due_when_done"))),
+                    then=Value(ReportCategory.COMPLETED_ON_TIME),
+                ),
+                When(completed, then=Value(ReportCategory.COMPLETED_LATE)),
+                When(due_now__isnull=True, then=Value(ReportCategory.REGULAR)),
+                # Overdue from 00:00 of due + 1: on the due date itself the task is in time.
+                When(due_now__lt=as_of, then=Value(ReportCategory.OVERDUE)),
+                When(
+                    Q(state__in=_STARTED_STATES) | Q(progress__gt=0),
+                    then=Value(ReportCategory.IN_PROGRESS),
+                ),
+                default=Value(ReportCategory.NOT_STARTED),
+                output_field=models.CharField(max_length=30),
+            )
+        )
+        .values("category")[:1]
+    )
+    due_at = Coalesce(
+        Subquery(
+            approved.filter(task=OuterRef("pk"), decided_at__lt=cutoff).values("proposed_due")[:1]
+        ),
+        F("original_due"),
+    )
+    without_updates = Case(
+        When(original_due__isnull=True, then=Value(ReportCategory.REGULAR)),
+        When(LessThan(due_at, Value(as_of)), then=Value(ReportCategory.OVERDUE)),
+        default=Value(ReportCategory.NOT_STARTED),
+        output_field=models.CharField(max_length=30),
+    )
+    return Case(
+        When(assigned_on__gt=as_of, then=Value(None)),
+        default=Coalesce(Subquery(latest), without_updates),
+        output_field=models.CharField(max_length=30, null=True),
+    )

@@ -237,3 +237,48 @@ def test_today_in_hanoi_decides_overdue_not_the_utc_date(task):
     from django.utils import timezone
 
     assert category(task, timezone.localdate()) == C.OVERDUE
+
+
+def test_parent_task_rolls_up_its_children(task, agencies, manager, outsider):
+    haihau, giaothuy = services.task_split(
+        task=task, agencies=[agencies["haihau"], agencies["giaothuy"]]
+    )
+    assert category(task, D(2022, 3, 1)) == C.NOT_STARTED
+    report(haihau, manager, TaskState.IN_PROGRESS, 50, day=D(2022, 3, 1))
+    assert category(task, D(2022, 3, 1)) == C.IN_PROGRESS
+    complete(haihau, manager, D(2022, 6, 20))
+    assert category(task, D(2022, 6, 30)) == C.IN_PROGRESS
+    # One child past due makes the plan item overdue, though the other finished on time.
+    assert category(task, D(2022, 7, 1)) == C.OVERDUE
+    complete(giaothuy, outsider, D(2022, 7, 4))
+    assert category(task, D(2022, 7, 4)) == C.COMPLETED_LATE
+    assert category(haihau, D(2022, 7, 4)) == C.COMPLETED_ON_TIME
+
+
+def test_parent_of_withdrawn_children_is_withdrawn_and_counted_once(task, agencies, monitor):
+    children = services.task_split(task=task, agencies=[agencies["haihau"], agencies["giaothuy"]])
+    for child in children:
+        services.task_withdraw(task=child, user=monitor, reason="Không còn phù hợp")
+    today = datetime.date.today()
+    assert category(task, today) == C.WITHDRAWN
+    leaves = Task.objects.filter(plan=task.plan).leaves().with_category(today)
+    assert sorted(leaves.values_list("code", flat=True)) == sorted(c.code for c in children)
+
+
+@pytest.mark.parametrize(
+    ("children", "expected"),
+    [
+        ({C.OVERDUE, C.COMPLETED_ON_TIME}, C.OVERDUE),
+        ({C.COMPLETED_ON_TIME, C.WITHDRAWN}, C.COMPLETED_ON_TIME),
+        ({C.COMPLETED_ON_TIME, C.COMPLETED_LATE}, C.COMPLETED_LATE),
+        ({C.WITHDRAWN}, C.WITHDRAWN),
+        ({C.NOT_STARTED, C.COMPLETED_LATE}, C.IN_PROGRESS),
+        ({C.NOT_STARTED, C.IN_PROGRESS}, C.IN_PROGRESS),
+        ({C.REGULAR, C.WITHDRAWN}, C.REGULAR),
+        ({C.REGULAR, C.NOT_STARTED}, C.NOT_STARTED),
+    ],
+)
+def test_rollup_rules(children, expected):
+    from tasks_app.querysets import _BITS, _rollup
+
+    assert _rollup(sum(_BITS[c] for c in children)) == expected
