@@ -143,6 +143,38 @@ STORAGES = {
     },
 }
 
+# Source maps of the front-end packages are large and never sent to browsers: skip compressing.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "tbz",
+    "xz",
+    "br",
+    "swf",
+    "flv",
+    "woff",
+    "woff2",
+    "3gp",
+    "3gpp",
+    "asf",
+    "avi",
+    "m4v",
+    "mov",
+    "mp4",
+    "mpeg",
+    "mpg",
+    "webm",
+    "wmv",
+    "map",
+)
+
 # --- E-mail: files under var/mail/ unless an SMTP host is configured ------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 if EMAIL_HOST:
@@ -174,6 +206,25 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 # Uploaded evidence files: the largest single file accepted, in megabytes.
 EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 20)
+
+# --- Monthly report (reports/services.py) ------------------------------------------------------
+# Signature block: authority line ("KT. GIÁM ĐỐC"), title ("PHÓ GIÁM ĐỐC") and signer's name.
+# Empty authority/title: the usual ones for the kind of issuing agency; empty name: left blank.
+REPORT_SIGNER_AUTHORITY = env_str("REPORT_SIGNER_AUTHORITY", "")
+REPORT_SIGNER_TITLE = env_str("REPORT_SIGNER_TITLE", "")
+REPORT_SIGNER_NAME = env_str("REPORT_SIGNER_NAME", "")
+# "Nơi nhận" lines before the filing copy, separated by "|" (the lines contain commas); empty:
+# the body the issuer reports to ("UBND tỉnh (để b/c)"), then the agencies carrying out tasks.
+REPORT_DISTRIBUTION = [
+    line.strip() for line in env_str("REPORT_DISTRIBUTION", "").split("|") if line.strip()
+]
+# The unit that keeps the filing copy: "Lưu: VT, CĐS."
+REPORT_FILING_UNIT = env_str("REPORT_FILING_UNIT", "CĐS")
+# E-mail addresses that receive every monthly report besides leaders and monitors.
+REPORT_RECIPIENTS = env_list("REPORT_RECIPIENTS")
+# Minutes after which a report still "being generated" (or e-mailed) is taken to be from a
+# dead worker and may be claimed again; longer than CELERY_TASK_TIME_LIMIT.
+REPORT_STALE_MINUTES = env_int("REPORT_STALE_MINUTES", 30)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -237,6 +288,10 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _celery_dir = VAR_DIR / "celery"
+    # kombu's filesystem transport does not create its folders; a worker started by hand
+    # (not through `make run`) would crash without them.
+    for _folder in ("queue", "control", "processed"):
+        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
