@@ -105,3 +105,85 @@ def can_decide_extension(user) -> bool:
 def can_request_extension(user, task: Task) -> bool:
     """Ask for more time: the lead agency, the one accountable for the deadline."""
     return can_report_progress(user, task)
+
+
+# --- Staff pages (appended for the web UI) -----------------------------------------------------
+
+
+def own_agency_subtree(user) -> QuerySet[Agency]:
+    """The user's own agencies and everything below them, whatever the role: what "my
+    agency" means for the led/coordinated filter of the task list. Unlike
+    `agencies_visible_to`, monitors and leaders get their own agencies here, not all."""
+    # Inactive or anonymous users have no agencies (`_agency_ids` returns none).
+    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
+    if not own:
+        return Agency.objects.none()
+    return Agency.objects.subtree_of(*own)
+
+
+def contributing_agencies(user, task: Task) -> QuerySet[Agency]:
+    """The coordinating agencies of `task` in whose name the user may add a contribution:
+    those where the user is staff (the same rule as `can_contribute`)."""
+    return task.coordinating_agencies.filter(pk__in=_agency_ids(user, AGENCY_STAFF_ROLES))
+
+
+# --- DRF permission classes ------------------------------------------------------------------
+# The API asks the same predicates as the pages. Object-level checks run after the object was
+# loaded through the visible scope, so a hidden task answers 404 before any 403 is decided.
+
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+from rest_framework.permissions import BasePermission  # noqa: E402
+
+
+class IsMonitor(BasePermission):
+    """View level: create tasks. Only the monitoring agency runs the plan."""
+
+    message = _("Only the monitoring agency can create and assign tasks.")
+
+    def has_permission(self, request, view) -> bool:
+        return can_manage_tasks(request.user)
+
+
+class CanManageTask(BasePermission):
+    """Object level: edit, assign, confirm, return or withdraw a visible task."""
+
+    message = _("Only the monitoring agency can change, assign, confirm or stop tasks.")
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_manage_tasks(request.user)
+
+
+class CanReportProgress(BasePermission):
+    """Object level: report progress on a task (the lead agency's staff only)."""
+
+    message = _("Only the lead agency of this task can report its progress.")
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_report_progress(request.user, obj)
+
+
+class CanContribute(BasePermission):
+    """Object level: add a contribution (the coordinating agencies' staff only)."""
+
+    message = _("Only a coordinating agency of this task can add a contribution.")
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_contribute(request.user, obj)
+
+
+class CanRequestExtension(BasePermission):
+    """Object level: ask for a later due date (the lead agency's staff only)."""
+
+    message = _("Only the lead agency of this task can ask for an extension.")
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_request_extension(request.user, obj)
+
+
+class CanDecideExtension(BasePermission):
+    """Object level: approve or reject an extension request (monitors and leaders)."""
+
+    message = _("Only the monitoring agency or the provincial leadership can decide extensions.")
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return can_decide_extension(request.user)

@@ -5,11 +5,21 @@ does not grow with the number of rows shown.
 """
 
 import datetime
+from collections.abc import Sequence
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
-from tasks_app.models import Agency, DeadlineExtension, StatusUpdate, Task
+from tasks_app.choices import ReportCategory
+from tasks_app.models import (
+    Agency,
+    DeadlineExtension,
+    Membership,
+    Plan,
+    PriorityArea,
+    StatusUpdate,
+    Task,
+)
 from tasks_app.permissions import agencies_visible_to, tasks_visible_to
 from tasks_app.search import search
 
@@ -57,3 +67,299 @@ def agency_list_visible_to(*, user, query: str = "") -> QuerySet[Agency]:
     """Agencies the user may read about, with level and parent joined."""
     agencies = agencies_visible_to(user).select_related("level", "parent")
     return search(agencies, query) if query else agencies
+
+
+# --- Staff pages (appended for the web UI) -----------------------------------------------------
+
+TASK_RELATION_LED = "led"
+TASK_RELATION_COORDINATED = "coordinated"
+
+
+OVERDUE_BANDS = {"1-30": (1, 30), "31-90": (31, 90), "90+": (91, None)}
+
+
+def task_list_filtered(
+    *,
+    user,
+    as_of: datetime.date | None = None,
+    query: str = "",
+    priority_area_id: int | None = None,
+    category: str = "",
+    due_month: datetime.date | None = None,
+    relation: str = "",
+    descending: bool = False,
+    plan_id: int | None = None,
+    leaves_only: bool = False,
+    level_id: int | None = None,
+    agency_id: int | None = None,
+    lead_agency_id: int | None = None,
+    due_by: bool = False,
+    overdue_days: str = "",
+) -> QuerySet[Task]:
+    """The staff task list: `task_list_visible_to` narrowed by the list's filters and sorted
+    by due date (regular tasks, which have none, last), then code. Filters only narrow the
+    permission scope, never widen it.
+
+    `relation` is "led" (the lead agency is one of the user's agencies or below them) or
+    "coordinated" (one of the coordinating agencies is); `due_month` is any day of the month
+    whose due dates are wanted. The other filters are those of the dashboard's links to the
+    tasks behind a number (reports/links.py): the plan, leaf tasks only, the lead agency's
+    level, the lead agency lying in an agency's subtree or being exactly one agency, the due
+    date in force on or before `as_of`, and an ageing band of days overdue at `as_of`.
+    """
+    from django.db.models import Exists, F, OuterRef
+
+    from tasks_app.permissions import own_agency_subtree
+
+    as_of = as_of or timezone.localdate()
+    tasks = task_list_visible_to(user=user, as_of=as_of, query=query)
+    if plan_id:
+        tasks = tasks.filter(plan_id=plan_id)
+    if leaves_only:
+        tasks = tasks.leaves()
+    if priority_area_id:
+        tasks = tasks.filter(priority_area_id=priority_area_id)
+    if category:
+        tasks = tasks.filter(category=category)
+    if due_month:
+        tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
+    if level_id:
+        tasks = tasks.filter(lead_agency__level_id=level_id)
+    if agency_id:
+        path = Agency.objects.filter(pk=agency_id).values_list("path", flat=True).first()
+        tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
+    if lead_agency_id:
+        tasks = tasks.filter(lead_agency_id=lead_agency_id)
+    if due_by:
+        tasks = tasks.filter(due_at__lte=as_of)
+    if overdue_days in OVERDUE_BANDS:
+        # Overdue from due + 1: a task due on D - n is n days overdue at D.
+        least, most = OVERDUE_BANDS[overdue_days]
+        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=least))
+        if most is not None:
+            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=most))
+    if relation == TASK_RELATION_LED:
+        tasks = tasks.filter(lead_agency__in=own_agency_subtree(user))
+    elif relation == TASK_RELATION_COORDINATED:
+        coordinated = Task.coordinating_agencies.through.objects.filter(
+            task_id=OuterRef("pk"), agency__in=own_agency_subtree(user)
+        )
+        tasks = tasks.filter(Exists(coordinated))
+    due = F("due").desc(nulls_last=True) if descending else F("due").asc(nulls_last=True)
+    return tasks.order_by(due, "plan_id", "code")
+
+
+def task_children_visible_to(
+    *, user, parent: Task, as_of: datetime.date | None = None
+) -> QuerySet[Task]:
+    """The children of a parent task ("tasks per agency") that the user may see, with their
+    category at `as_of`, by lead agency."""
+    return (
+        task_list_visible_to(user=user, as_of=as_of)
+        .filter(parent=parent)
+        .order_by("lead_agency__path", "code")
+    )
+
+
+def priority_area_list_visible_to(*, user) -> QuerySet:
+    """Priority areas that hold at least one task the user may see, in plan order."""
+    from django.db.models import Exists, OuterRef
+
+    from tasks_app.models import PriorityArea
+
+    visible = tasks_visible_to(user).filter(priority_area=OuterRef("pk"))
+    return (
+        PriorityArea.objects.filter(Exists(visible))
+        .select_related("plan")
+        .order_by("plan__period_start", "plan__code", "order", "code")
+    )
+
+
+def extension_list_pending_visible_to(*, user) -> QuerySet[DeadlineExtension]:
+    """Extension requests waiting for a decision on tasks the user may see, oldest first."""
+    return (
+        DeadlineExtension.objects.filter(
+            status="pending", task__in=tasks_visible_to(user).values("pk")
+        )
+        .select_related("task", "task__lead_agency", "task__plan", "requested_by", "agency")
+        .order_by("requested_at", "pk")
+    )
+
+
+def extension_get_visible_to(*, user, pk: int) -> DeadlineExtension:
+    """One extension request on a task the user may see; raises DoesNotExist otherwise."""
+    return (
+        DeadlineExtension.objects.filter(task__in=tasks_visible_to(user).values("pk"))
+        .select_related("task", "task__lead_agency", "task__plan", "requested_by", "agency")
+        .get(pk=pk)
+    )
+
+
+def evidence_get_visible_to(*, user, pk: int):
+    """One evidence file of a task the user may see; raises Evidence.DoesNotExist otherwise
+    (the download then answers 404, as for a hidden task)."""
+    from tasks_app.models import Evidence
+
+    return Evidence.objects.filter(update__task__in=tasks_visible_to(user).values("pk")).get(pk=pk)
+
+
+def status_update_latest(*, task: Task) -> StatusUpdate | None:
+    """The latest update of a task (what someone else saved), with author and agency."""
+    return task.updates.select_related("author", "agency").order_by("-recorded_at", "-pk").first()
+
+
+# --- Selectors of the REST API ------------------------------------------------------------------
+
+
+def task_get_for_api(*, user, pk: int, as_of: datetime.date | None = None) -> Task:
+    """One visible task for the API, with its `category` at `as_of` and the children the
+    user may see in `visible_children` (a child led by another district stays hidden).
+    Raises Task.DoesNotExist when the task is hidden from the user."""
+    children = tasks_visible_to(user, Task.objects.select_related("lead_agency")).order_by("code")
+    return (
+        task_list_visible_to(user=user, as_of=as_of)
+        .prefetch_related(Prefetch("children", queryset=children, to_attr="visible_children"))
+        .get(pk=pk)
+    )
+
+
+def task_get_for_action(*, user, pk) -> Task:
+    """A visible task about to be changed, without the report category (which is costly to
+    build and which a write does not need). Raises Task.DoesNotExist when hidden."""
+    return tasks_visible_to(user).select_related("lead_agency").get(pk=pk)
+
+
+def status_update_list_for_task(*, task: Task) -> QuerySet[StatusUpdate]:
+    """The history of a task the caller has already loaded through the scope, newest first,
+    with authors, agencies and evidence files fetched once."""
+    return (
+        StatusUpdate.objects.filter(task=task)
+        .select_related("author", "agency")
+        .prefetch_related("evidence")
+        .order_by("-recorded_at", "-pk")
+    )
+
+
+def extension_list_visible_to(*, user) -> QuerySet[DeadlineExtension]:
+    """Extension requests on the tasks the user may see, newest first."""
+    return (
+        DeadlineExtension.objects.filter(task__in=tasks_visible_to(user).values("pk"))
+        .select_related("task", "requested_by", "decided_by", "agency")
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def contributing_agency_for(*, user, task: Task) -> Agency | None:
+    """The coordinating agency of `task` in whose name `user` contributes (the first by code
+    when the user works for several of them)."""
+    from tasks_app.permissions import contributing_agencies
+
+    return contributing_agencies(user, task).order_by("code").first()
+
+
+def membership_list_for(*, user) -> QuerySet[Membership]:
+    """The user's roles in agencies, with the agencies joined."""
+    return Membership.objects.filter(user=user).select_related("agency", "agency__level")
+
+
+def plan_list() -> QuerySet[Plan]:
+    """Every plan: plans are public documents of the province."""
+    return Plan.objects.select_related("issuing_agency", "monitor_agency")
+
+
+def priority_area_list() -> QuerySet[PriorityArea]:
+    """Every priority area of every plan, in the plans' order."""
+    return PriorityArea.objects.select_related("plan")
+
+
+def task_category_counts(
+    *, user, as_of: datetime.date, group_by: Sequence[str], plan: Plan | None = None
+) -> list[dict]:
+    """Leaf tasks the user may see, counted per report category at `as_of` and per the
+    `group_by` fields, in one aggregate query (DESIGN.md, "Reports count leaf tasks").
+    Tasks not yet assigned on `as_of` have no category and are left out."""
+    tasks = tasks_visible_to(user, Task.objects.with_category(as_of).leaves()).filter(
+        category__isnull=False
+    )
+    if plan is not None:
+        tasks = tasks.filter(plan=plan)
+    return list(tasks.values(*group_by, "category").annotate(count=Count("pk")).order_by(*group_by))
+
+
+def _counts_by(rows: list[dict], key: str) -> dict:
+    """Fold aggregate rows (one per group and category) into category counts per group;
+    `total` leaves out withdrawn tasks (DESIGN.md: listed apart, out of the totals)."""
+    groups: dict = {}
+    for row in rows:
+        counts = groups.setdefault(row[key], dict.fromkeys(ReportCategory.values, 0))
+        counts[row["category"]] = row["count"]
+    for counts in groups.values():
+        counts["total"] = sum(n for c, n in counts.items() if c != ReportCategory.WITHDRAWN)
+    return groups
+
+
+def dashboard_summary(*, user, as_of: datetime.date, plan: Plan | None = None) -> dict:
+    """Leaf tasks the user may see, counted per report category at `as_of`, by priority
+    area and by lead agency: two aggregate queries, whatever the number of tasks. The
+    totals add up the priority areas' counts."""
+    area_rows = task_category_counts(
+        user=user,
+        as_of=as_of,
+        plan=plan,
+        group_by=[
+            "priority_area__plan_id",
+            "priority_area__order",
+            "priority_area_id",
+            "priority_area__code",
+            "priority_area__name",
+        ],
+    )
+    agency_rows = task_category_counts(
+        user=user,
+        as_of=as_of,
+        plan=plan,
+        group_by=[
+            "lead_agency__path",
+            "lead_agency_id",
+            "lead_agency__code",
+            "lead_agency__name",
+            "lead_agency__short_name",
+        ],
+    )
+    by_area = _counts_by(area_rows, "priority_area_id")
+    by_agency = _counts_by(agency_rows, "lead_agency_id")
+    totals = dict.fromkeys([*ReportCategory.values, "total"], 0)
+    for counts in by_area.values():
+        for category, count in counts.items():
+            totals[category] += count
+    areas = {row["priority_area_id"]: row for row in area_rows}
+    agencies = {row["lead_agency_id"]: row for row in agency_rows}
+    return {
+        "as_of": as_of,
+        "plan": plan.pk if plan else None,
+        "categories": [{"code": c.value, "label": c.label} for c in ReportCategory],
+        "totals": totals,
+        "by_priority_area": [
+            {
+                "priority_area": {
+                    "id": pk,
+                    "code": areas[pk]["priority_area__code"],
+                    "name": areas[pk]["priority_area__name"],
+                },
+                "counts": counts,
+            }
+            for pk, counts in by_area.items()
+        ],
+        "by_agency": [
+            {
+                "agency": {
+                    "id": pk,
+                    "code": agencies[pk]["lead_agency__code"],
+                    "name": agencies[pk]["lead_agency__name"],
+                    "short_name": agencies[pk]["lead_agency__short_name"],
+                },
+                "counts": counts,
+            }
+            for pk, counts in by_agency.items()
+        ],
+    }
