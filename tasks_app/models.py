@@ -517,7 +517,10 @@ class StatusUpdate(models.Model):
         get_latest_by = ["recorded_at", "pk"]
         verbose_name = _("status update")
         verbose_name_plural = _("status updates")
-        indexes = [models.Index(fields=["task", "recorded_at"], name="update_task_time")]
+        # Serves "the latest update of this task recorded before D" without a sort.
+        indexes = [
+            models.Index(fields=["task", "-recorded_at", "-id"], name="update_task_latest"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__gte=0, progress__lte=100), name="update_progress_0_100"
@@ -620,6 +623,14 @@ class DeadlineExtension(models.Model):
         ordering = ["task", "requested_at", "pk"]
         verbose_name = _("deadline extension")
         verbose_name_plural = _("deadline extensions")
+        indexes = [
+            # Serves "the latest extension approved before D" for the report category.
+            models.Index(
+                fields=["task", "-decided_at", "-id"],
+                condition=Q(status="approved"),
+                name="extension_task_approved",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["task"],
