@@ -8,6 +8,7 @@ the database on start, where an administrator can change them in the admin.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "plan_tracker.settings")
 
@@ -15,6 +16,18 @@ app = Celery("plan_tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Reminders (daily 07:00) and the monthly report (06:00 on the 1st) are added here by the
-# capabilities that bring them; until then beat runs with an empty schedule.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # 07:00 every day, Asia/Ho_Chi_Minh: record the reminders owed today and fan out one
+    # digest e-mail per recipient (reminders/tasks.py). Safe to fire twice.
+    "reminders-daily": {
+        "task": "reminders.reminders_run",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # 06:00 on the 1st, Asia/Ho_Chi_Minh: the monthly report of the month before, one task
+    # per plan that ran in it, each e-mailed to leadership and the monitors once it is
+    # stored (reports/tasks.py). Safe to fire twice: one report and one e-mail per plan.
+    "monthly-report": {
+        "task": "reports.monthly_reports_run",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+    },
+}
