@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import translation
 
 from tasks_app.choices import ExtensionStatus, ReportCategory, Role, TaskState, UpdateKind
 from tasks_app.demo import DEMO_PASSWORD, DISTRICTS, demo_categories
@@ -24,6 +25,14 @@ from tasks_app.models import (
 )
 from tasks_app.planfile import plan_file_read
 from tasks_app.querysets import local_tz
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # Assertions below read the English message ids; operators see Vietnamese by default.
+    with translation.override("en"):
+        yield
+
 
 PLAN_FILE = Path(settings.BASE_DIR) / "data" / "plan_2022.yaml"
 JUNE, DECEMBER = datetime.date(2022, 6, 30), datetime.date(2022, 12, 31)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import translation
 
 from tasks_app.choices import TaskState
 from tasks_app.models import (
@@ -29,6 +30,14 @@ from tasks_app.models import (
 )
 from tasks_app.planfile import plan_file_read
 from tasks_app.services import extension_approve, extension_request, status_update_record
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # Assertions below read the English message ids; operators see Vietnamese by default.
+    with translation.override("en"):
+        yield
+
 
 PLAN_FILE = Path(settings.BASE_DIR) / "data" / "plan_2022.yaml"
 MODELS = (
@@ -59,7 +68,7 @@ def plan_data() -> dict:
 def _loaded_once(django_db_setup, django_db_blocker):
     """Load the plan file once for this module, in a transaction rolled back at the end;
     each test runs in its own savepoint, so its changes vanish after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with django_db_blocker.unblock(), transaction.atomic(), translation.override("en"):
         yield load(PLAN_FILE)
         transaction.set_rollback(True)
 
@@ -365,3 +374,12 @@ def test_a_file_without_sections_is_refused(tmp_path):
 
     with pytest.raises(CommandError, match="does not hold a plan"):
         load(path)
+
+
+@pytest.mark.django_db
+def test_operators_read_the_progress_in_vietnamese_by_default():
+    out = io.StringIO()
+    with translation.override("vi"):
+        call_command("load_plan", str(PLAN_FILE), stdout=out)
+    assert "Cơ quan: 80 (" in out.getvalue()
+    assert "mới" in out.getvalue()
