@@ -1,0 +1,586 @@
+"""Serializers of the API: output shapes (what clients read) and input shapes (what they send).
+
+Input serializers only parse and type-check; the rules (allowed transitions, dates, who may do
+what) live in services.py and permissions.py. Related objects named by id are looked up in the
+requesting user's scope, so an id the user may not see is reported as not existing.
+"""
+
+import datetime
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+
+from tasks_app import permissions, uploads
+from tasks_app.choices import ReportCategory, TaskState
+from tasks_app.models import (
+    Agency,
+    DeadlineExtension,
+    DtiIndex,
+    Evidence,
+    Membership,
+    Plan,
+    PriorityArea,
+    StatusUpdate,
+    Task,
+)
+
+# Dates the category computation can handle (it adds a day to `as_of`).
+MIN_DATE = datetime.date(1900, 1, 1)
+MAX_DATE = datetime.date(2999, 12, 31)
+
+
+def _check_date_range(value: datetime.date | None) -> datetime.date | None:
+    if value is not None and not MIN_DATE <= value <= MAX_DATE:
+        raise serializers.ValidationError(
+            _("Enter a date between %(start)s and %(end)s.")
+            % {"start": MIN_DATE.strftime("%d/%m/%Y"), "end": MAX_DATE.strftime("%d/%m/%Y")}
+        )
+    return value
+
+
+class DateField(serializers.DateField):
+    """An ISO date within 1900–2999."""
+
+    def to_internal_value(self, value):
+        return _check_date_range(super().to_internal_value(value))
+
+
+def _user_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+# --- Output: reference data ----------------------------------------------------------------
+
+
+class AgencyBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agency
+        fields = ["id", "code", "name", "short_name"]
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.SerializerMethodField()
+
+    def get_full_name(self, user) -> str:
+        return _user_name(user)
+
+
+class AgencySerializer(serializers.ModelSerializer):
+    level = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    level_name = serializers.CharField(source="level.name", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Agency
+        fields = [
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "doc_code",
+            "level",
+            "level_name",
+            "parent",
+            "kind",
+            "kind_label",
+            "place_name",
+            "gso_code",
+            "valid_from",
+            "valid_to",
+        ]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    issuing_agency = AgencyBriefSerializer(read_only=True)
+    monitor_agency = AgencyBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "code",
+            "number",
+            "title",
+            "issuing_agency",
+            "monitor_agency",
+            "issued_on",
+            "period_start",
+            "period_end",
+            "leader_in_charge",
+        ]
+
+
+class PriorityAreaBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriorityArea
+        fields = ["id", "code", "name"]
+
+
+class PriorityAreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriorityArea
+        fields = ["id", "plan", "code", "name", "name_en", "order", "dti_index"]
+
+
+# --- Output: tasks and their history --------------------------------------------------------
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """A task as lists show it: its report `category` at the requested `as_of` date (today
+    by default), its lead and coordinating agencies, its original and effective (`due`) due
+    dates, and the `version` a client sends back with a change."""
+
+    priority_area = PriorityAreaBriefSerializer(read_only=True)
+    lead_agency = AgencyBriefSerializer(read_only=True)
+    coordinating_agencies = AgencyBriefSerializer(many=True, read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    category = serializers.ChoiceField(
+        choices=ReportCategory.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="Report category at `as_of`; null when the task was assigned later.",
+    )
+    category_label = serializers.SerializerMethodField()
+    is_parent = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "plan",
+            "priority_area",
+            "code",
+            "title",
+            "expected_output",
+            "lead_agency",
+            "coordinating_agencies",
+            "parent",
+            "is_parent",
+            "assigned_on",
+            "original_due",
+            "due",
+            "state",
+            "state_label",
+            "progress",
+            "completed_on",
+            "result",
+            "category",
+            "category_label",
+            "kpi_target",
+            "kpi_unit",
+            "kpi_actual",
+            "weight",
+            "dti_index",
+            "needs_reassignment",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_category_label(self, task) -> str | None:
+        category = getattr(task, "category", None)
+        return str(ReportCategory(category).label) if category else None
+
+
+class TaskChildSerializer(serializers.ModelSerializer):
+    lead_agency = AgencyBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = ["id", "code", "lead_agency", "state", "progress", "due", "version"]
+        read_only_fields = fields
+
+
+class TaskPermissionsSerializer(serializers.Serializer):
+    can_report_progress = serializers.BooleanField()
+    can_contribute = serializers.BooleanField()
+    can_request_extension = serializers.BooleanField()
+    can_manage = serializers.BooleanField()
+    can_decide_extensions = serializers.BooleanField()
+
+
+class TaskDetailSerializer(TaskSerializer):
+    """A task with the children the user may see and what the user may do with it."""
+
+    children = TaskChildSerializer(source="visible_children", many=True, read_only=True)
+    my_permissions = serializers.SerializerMethodField()
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "children", "my_permissions"]
+        read_only_fields = fields
+
+    @extend_schema_field(TaskPermissionsSerializer)
+    def get_my_permissions(self, task) -> dict:
+        user = self.context["request"].user
+        return {
+            "can_report_progress": permissions.can_report_progress(user, task),
+            "can_contribute": permissions.can_contribute(user, task),
+            "can_request_extension": permissions.can_request_extension(user, task),
+            "can_manage": permissions.can_manage_tasks(user),
+            "can_decide_extensions": permissions.can_decide_extension(user),
+        }
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "name", "content_type", "size", "sha256", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, evidence) -> str:
+        return reverse("api:evidence-download", kwargs={"pk": evidence.pk})
+
+
+class StatusUpdateSerializer(serializers.ModelSerializer):
+    author = UserBriefSerializer(read_only=True, allow_null=True)
+    agency = AgencyBriefSerializer(read_only=True, allow_null=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StatusUpdate
+        fields = [
+            "id",
+            "task",
+            "kind",
+            "author",
+            "agency",
+            "recorded_at",
+            "state",
+            "state_label",
+            "progress",
+            "kpi_actual",
+            "completed_on",
+            "result",
+            "difficulties",
+            "proposals",
+            "reason",
+            "evidence",
+        ]
+        read_only_fields = fields
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    requested_by = UserBriefSerializer(read_only=True, allow_null=True)
+    decided_by = UserBriefSerializer(read_only=True, allow_null=True)
+    agency = AgencyBriefSerializer(read_only=True, allow_null=True)
+    task_code = serializers.CharField(source="task.code", read_only=True)
+
+    class Meta:
+        model = DeadlineExtension
+        fields = [
+            "id",
+            "task",
+            "task_code",
+            "requested_by",
+            "agency",
+            "requested_at",
+            "previous_due",
+            "proposed_due",
+            "reason",
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class UpdateResultSerializer(serializers.Serializer):
+    """The update just recorded and the task as it is now (with its new `version`)."""
+
+    update = StatusUpdateSerializer()
+    task = TaskSerializer()
+
+
+class TaskAssignResultSerializer(serializers.Serializer):
+    """The split task (with its new `version`) and its children, one per agency."""
+
+    task = TaskSerializer()
+    children = TaskSerializer(many=True)
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current = TaskSerializer()
+
+
+# --- Output: the user, the dashboard, tokens -------------------------------------------------
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    agency = AgencyBriefSerializer(read_only=True)
+    role_label = serializers.CharField(source="get_role_display", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["agency", "role", "role_label"]
+        read_only_fields = fields
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    sees_everything = serializers.BooleanField()
+    can_manage_tasks = serializers.BooleanField()
+    can_decide_extensions = serializers.BooleanField()
+    is_monitor = serializers.BooleanField()
+    is_leader = serializers.BooleanField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+    memberships = MembershipSerializer(many=True)
+    capabilities = CapabilitiesSerializer()
+
+
+class CategoryCountsSerializer(serializers.Serializer):
+    """Leaf tasks per report category; `total` leaves out withdrawn tasks."""
+
+    completed_on_time = serializers.IntegerField()
+    completed_late = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    not_started = serializers.IntegerField()
+    regular = serializers.IntegerField()
+    withdrawn = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class CategorySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ReportCategory.choices)
+    label = serializers.CharField()
+
+
+class AreaCountsSerializer(serializers.Serializer):
+    priority_area = PriorityAreaBriefSerializer()
+    counts = CategoryCountsSerializer()
+
+
+class AgencyCountsSerializer(serializers.Serializer):
+    agency = AgencyBriefSerializer()
+    counts = CategoryCountsSerializer()
+
+
+class DashboardSummarySerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    plan = serializers.IntegerField(allow_null=True)
+    categories = CategorySerializer(many=True)
+    totals = CategoryCountsSerializer()
+    by_priority_area = AreaCountsSerializer(many=True)
+    by_agency = AgencyCountsSerializer(many=True)
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    token = serializers.CharField(source="key")
+
+    class Meta:
+        model = Token
+        fields = ["token"]
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+class _ScopedInput(serializers.Serializer):
+    """Looks up related ids in the requesting user's scope."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is None:  # the schema generator builds serializers without a request
+            return
+        user = request.user
+        for field in self.fields.values():
+            target = getattr(field, "child_relation", field)
+            model = getattr(getattr(target, "queryset", None), "model", None)
+            if model is Agency:
+                target.queryset = permissions.agencies_visible_to(user)
+            elif model is Task:
+                target.queryset = permissions.tasks_visible_to(user)
+
+
+class VersionField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "The task's `version` the client last read. A stale version answers 409 "
+            "and changes nothing.",
+        )
+        super().__init__(**kwargs)
+
+
+class TaskCreateInputSerializer(_ScopedInput):
+    plan = serializers.PrimaryKeyRelatedField(queryset=Plan.objects.all())
+    priority_area = serializers.PrimaryKeyRelatedField(queryset=PriorityArea.objects.all())
+    code = serializers.CharField(max_length=60)
+    title = serializers.CharField(max_length=500)
+    expected_output = serializers.CharField(required=False, allow_blank=True, default="")
+    lead_agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
+    coordinating_agencies = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), many=True, required=False, default=list
+    )
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Task.objects.all(), required=False, allow_null=True, default=None
+    )
+    assigned_on = DateField()
+    due = DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Empty for a regular task (nhiệm vụ thường xuyên).",
+    )
+    kpi_target = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    kpi_unit = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    weight = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    dti_index = serializers.PrimaryKeyRelatedField(
+        queryset=DtiIndex.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class TaskUpdateInputSerializer(_ScopedInput):
+    """PATCH: any of the editable fields, and the `version` read. Due dates move only
+    through extensions."""
+
+    version = VersionField()
+    title = serializers.CharField(max_length=500, required=False)
+    expected_output = serializers.CharField(required=False, allow_blank=True)
+    priority_area = serializers.PrimaryKeyRelatedField(
+        queryset=PriorityArea.objects.all(), required=False
+    )
+    lead_agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all(), required=False)
+    coordinating_agencies = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), many=True, required=False
+    )
+    kpi_target = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    kpi_unit = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    weight = serializers.DecimalField(
+        max_digits=6, decimal_places=2, required=False, allow_null=True
+    )
+    dti_index = serializers.PrimaryKeyRelatedField(
+        queryset=DtiIndex.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs):
+        # Say why a due date sent here is not taken, rather than ignore it silently.
+        moved = [name for name in ("due", "original_due") if name in self.initial_data]
+        if moved:
+            raise serializers.ValidationError(
+                dict.fromkeys(moved, _("The due date changes only through an approved extension."))
+            )
+        return attrs
+
+
+class TaskAssignInputSerializer(_ScopedInput):
+    agencies = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(),
+        many=True,
+        help_text="One child task is created per agency; an agency that has one keeps it.",
+    )
+
+    def validate_agencies(self, agencies):
+        # Keep the order given, once per agency.
+        return list({agency.pk: agency for agency in agencies}.values())
+
+
+class EvidenceFilesField(serializers.ListField):
+    """`files`: evidence files (multipart), each checked by content and size."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.FileField(allow_empty_file=True))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("default", list)
+        kwargs.setdefault(
+            "help_text",
+            "Evidence files: PDF, images (PNG, JPEG, GIF, WebP) or office documents "
+            "(Word, Excel, PowerPoint, OpenDocument); checked by content; at most "
+            "EVIDENCE_MAX_MB megabytes each.",
+        )
+        super().__init__(**kwargs)
+
+
+def _evidence(files):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    try:
+        return uploads.evidence_uploads(files)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
+
+
+class StatusUpdateInputSerializer(serializers.Serializer):
+    version = VersionField()
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    progress = serializers.IntegerField(help_text="Progress in percent, 0 to 100.")
+    kpi_actual = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    completed_on = DateField(required=False, allow_null=True, default=None)
+    result = serializers.CharField(required=False, allow_blank=True, default="")
+    difficulties = serializers.CharField(required=False, allow_blank=True, default="")
+    proposals = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    files = EvidenceFilesField()
+
+    def validate_files(self, files):
+        return _evidence(files)
+
+
+class ContributionInputSerializer(serializers.Serializer):
+    result = serializers.CharField(required=False, allow_blank=True, default="")
+    difficulties = serializers.CharField(required=False, allow_blank=True, default="")
+    proposals = serializers.CharField(required=False, allow_blank=True, default="")
+    files = EvidenceFilesField()
+
+    def validate_files(self, files):
+        return _evidence(files)
+
+
+class ConfirmInputSerializer(serializers.Serializer):
+    version = VersionField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    version = VersionField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ExtensionRequestInputSerializer(serializers.Serializer):
+    proposed_due = DateField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ExtensionDecisionInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AsOfQuerySerializer(serializers.Serializer):
+    as_of = DateField(
+        required=False,
+        help_text="Report date (YYYY-MM-DD) for `category`; default today in Asia/Ho_Chi_Minh.",
+    )
+
+
+class DashboardQuerySerializer(AsOfQuerySerializer):
+    plan = serializers.PrimaryKeyRelatedField(
+        queryset=Plan.objects.all(), required=False, help_text="Only the tasks of this plan."
+    )

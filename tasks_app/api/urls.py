@@ -1,0 +1,28 @@
+"""URLs of API v1, mounted at /api/v1/ (namespace `api`)."""
+
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+from tasks_app.api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("agencies", views.AgencyViewSet, basename="agency")
+router.register("plans", views.PlanViewSet, basename="plan")
+router.register("priority-areas", views.PriorityAreaViewSet, basename="priority-area")
+router.register("tasks", views.TaskViewSet, basename="task")
+router.register("extensions", views.ExtensionViewSet, basename="extension")
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("dashboard/summary/", views.DashboardSummaryView.as_view(), name="dashboard-summary"),
+    # Any non-slash id reaches the view, which answers a JSON 404 for a malformed one.
+    re_path(
+        r"^evidence/(?P<pk>[^/]+)/download/$",
+        views.EvidenceDownloadView.as_view(),
+        name="evidence-download",
+    ),
+    path("", include(router.urls)),
+]

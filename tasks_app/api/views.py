@@ -1,0 +1,521 @@
+"""Views of API v1. Each one parses input with a serializer, loads objects through a selector
+(so through the one permission scope), calls one service and answers with an output
+serializer.
+
+Guarantees common to every view:
+- an object outside the user's scope answers 404, as if it did not exist; an action on a
+  visible object that the user may not take answers 403 (tasks_app/permissions.py);
+- a write that carries a stale `version` answers 409 with the task as it is now, and
+  writes nothing (tasks_app/api/exceptions.py);
+- a refused input answers 400 with messages per field, in the request's language.
+"""
+
+from django.http import Http404
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app import permissions, selectors, services
+from tasks_app.api import serializers as s
+from tasks_app.api.filters import (
+    AgencyFilter,
+    ExtensionFilter,
+    PriorityAreaFilter,
+    TaskFilter,
+    TaskOrdering,
+)
+from tasks_app.api.schema import conflict_response, validation_error
+from tasks_app.models import DeadlineExtension, Evidence, Task
+from tasks_app.uploads import ACCEPTED_MIME_TYPES
+from tasks_app.views_files import evidence_file_response
+
+_NOT_FOUND = (ValueError, TypeError, OverflowError)
+
+
+class _ApiView:
+    """Helpers shared by the views: input parsing and the `as_of` date."""
+
+    # Any id without a slash reaches the view, so a malformed one ("1.5", "x") answers the
+    # API's JSON 404 rather than the site's HTML one.
+    lookup_value_regex = "[^/]+"
+
+    def parse(self, serializer_class) -> dict:
+        serializer = serializer_class(
+            data=self.request.data, context={"request": self.request, "view": self}
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @property
+    def as_of(self):
+        """`?as_of=YYYY-MM-DD`, default today in Asia/Ho_Chi_Minh; 400 when malformed."""
+        if not hasattr(self, "_as_of"):
+            query = s.AsOfQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            self._as_of = query.validated_data.get("as_of") or timezone.localdate()
+        return self._as_of
+
+
+# --- Authentication -------------------------------------------------------------------------
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token; send it afterwards as
+    `Authorization: Token <token>`. The same token is returned until it is revoked
+    (`manage.py api_token revoke`, or the admin)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: s.TokenSerializer, 400: validation_error()},
+        tags=["auth"],
+        auth=[],
+    )
+    def post(self, request):
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response(s.TokenSerializer(token).data)
+
+
+class MeView(APIView):
+    """The signed-in user, the agencies and roles they hold, and what they may do."""
+
+    @extend_schema(responses=s.MeSerializer, tags=["me"])
+    def get(self, request):
+        user = request.user
+        data = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "full_name": user.get_full_name(),
+            "email": user.email,
+            "memberships": selectors.membership_list_for(user=user),
+            "capabilities": {
+                "sees_everything": permissions.sees_everything(user),
+                "can_manage_tasks": permissions.can_manage_tasks(user),
+                "can_decide_extensions": permissions.can_decide_extension(user),
+                "is_monitor": permissions.is_monitor(user),
+                "is_leader": permissions.is_leader(user),
+            },
+        }
+        return Response(s.MeSerializer(data).data)
+
+
+# --- Reference data -------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Agencies the user may read about (the subtrees of theirs)"),
+    retrieve=extend_schema(summary="One agency"),
+)
+class AgencyViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
+    """Agencies in the user's scope: monitors and leaders see every agency, others the
+    subtrees of their own agencies."""
+
+    serializer_class = s.AgencySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AgencyFilter
+
+    def get_queryset(self):
+        return selectors.agency_list_visible_to(user=self.request.user)
+
+
+class PlanViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
+    """Plans: public documents of the province, readable by every signed-in user."""
+
+    serializer_class = s.PlanSerializer
+
+    def get_queryset(self):
+        return selectors.plan_list()
+
+
+class PriorityAreaViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
+    """Priority areas of the plans; `?plan=` narrows to one plan."""
+
+    serializer_class = s.PriorityAreaSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PriorityAreaFilter
+
+    def get_queryset(self):
+        return selectors.priority_area_list()
+
+
+# --- Tasks ----------------------------------------------------------------------------------
+
+_AS_OF = s.AsOfQuerySerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Tasks the user may see, with their category at `as_of`"),
+    retrieve=extend_schema(
+        summary="One task, its visible children and what the user may do with it",
+        parameters=[_AS_OF],
+    ),
+)
+class TaskViewSet(
+    _ApiView, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Tasks in the user's scope (their lead or a coordinating agency lies in the subtree of
+    one of the user's agencies; monitors and leaders see all)."""
+
+    serializer_class = s.TaskSerializer
+    filter_backends = [DjangoFilterBackend, TaskOrdering]
+    filterset_class = TaskFilter
+    ordering_fields = ["due", "code", "progress", "updated_at"]
+    ordering = ["plan", "code"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    # Checks beyond "signed in", per action. Object-level ones run on a task already found
+    # in the scope, so a hidden task answers 404 and a visible one 403.
+    action_permissions = {
+        "create": [permissions.IsMonitor],
+        "partial_update": [permissions.CanManageTask],
+        "assign": [permissions.CanManageTask],
+        "confirm": [permissions.CanManageTask],
+        "return_": [permissions.CanManageTask],
+        "withdraw": [permissions.CanManageTask],
+        "record_update": [permissions.CanReportProgress],
+        "contributions": [permissions.CanContribute],
+        "request_extension": [permissions.CanRequestExtension],
+    }
+
+    def get_permissions(self):
+        extra = self.action_permissions.get(self.action, [])
+        return [IsAuthenticated(), *(permission() for permission in extra)]
+
+    def get_queryset(self):
+        return selectors.task_list_visible_to(user=self.request.user, as_of=self.as_of)
+
+    def get_serializer_class(self):
+        return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
+
+    def _task(self) -> Task:
+        """The task of the URL, through the scope (404 when hidden), with the action's
+        permission checked (403)."""
+        try:
+            task = selectors.task_get_for_action(user=self.request.user, pk=self.kwargs["pk"])
+        except (Task.DoesNotExist, *_NOT_FOUND) as error:
+            raise Http404 from error
+        self.check_object_permissions(self.request, task)
+        return task
+
+    def _task_data(self, pk: int, serializer_class=s.TaskSerializer) -> dict:
+        task = selectors.task_get_for_api(user=self.request.user, pk=pk, as_of=self.as_of)
+        return serializer_class(task, context=self.get_serializer_context()).data
+
+    def _update_result(self, update, code=status.HTTP_201_CREATED) -> Response:
+        """The update just recorded and the task as it is now (with its new version)."""
+        data = {"update": s.StatusUpdateSerializer(update).data}
+        data["task"] = self._task_data(update.task_id)
+        return Response(data, status=code)
+
+    def retrieve(self, request, pk=None):
+        try:
+            return Response(self._task_data(pk, s.TaskDetailSerializer))
+        except (Task.DoesNotExist, *_NOT_FOUND) as error:
+            raise Http404 from error
+
+    @extend_schema(
+        summary="Create a task (monitoring agency)",
+        request=s.TaskCreateInputSerializer,
+        responses={201: s.TaskSerializer},
+    )
+    def create(self, request):
+        """Create a task; its original due date is the due date it is created with."""
+        data = self.parse(s.TaskCreateInputSerializer)
+        task = services.task_create(**data)
+        return Response(self._task_data(task.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a task's fields (monitoring agency)",
+        request=s.TaskUpdateInputSerializer,
+        responses={200: s.TaskSerializer, 409: conflict_response()},
+    )
+    def partial_update(self, request, pk=None):
+        """Change descriptive fields, the lead agency or the coordinating agencies. Due
+        dates move only through extensions. A stale `version` answers 409."""
+        task = self._task()
+        data = self.parse(s.TaskUpdateInputSerializer)
+        version = data.pop("version")
+        services.task_update_fields(task=task, expected_version=version, **data)
+        return Response(self._task_data(task.pk))
+
+    @extend_schema(
+        summary="Split a task into one child per agency (monitoring agency)",
+        request=s.TaskAssignInputSerializer,
+        responses={201: s.TaskAssignResultSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def assign(self, request, pk=None):
+        """Give each listed agency its own child task; an agency that already has one keeps
+        it (safe to repeat)."""
+        task = self._task()
+        data = self.parse(s.TaskAssignInputSerializer)
+        children = services.task_split(task=task, agencies=data["agencies"])
+        child_rows = selectors.task_list_visible_to(user=request.user, as_of=self.as_of).filter(
+            pk__in=[child.pk for child in children]
+        )
+        context = self.get_serializer_context()
+        return Response(
+            {
+                "task": self._task_data(task.pk),
+                "children": s.TaskSerializer(
+                    child_rows.order_by("code"), many=True, context=context
+                ).data,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="The history of a task (status updates, newest first)",
+        responses=s.StatusUpdateSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def updates(self, request, pk=None):
+        task = self._task()
+        page = self.paginate_queryset(selectors.status_update_list_for_task(task=task))
+        return self.get_paginated_response(s.StatusUpdateSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Report progress (lead agency), with evidence files",
+        request={
+            "multipart/form-data": s.StatusUpdateInputSerializer,
+            "application/json": s.StatusUpdateInputSerializer,
+        },
+        responses={201: s.UpdateResultSerializer, 409: conflict_response()},
+    )
+    @updates.mapping.post
+    def record_update(self, request, pk=None):
+        """Append a status update and make it the task's current state. `version` must be
+        the task's version the client read: a stale one answers 409 and writes nothing.
+        Evidence files go in `files` (multipart), checked by content and size."""
+        task = self._task()
+        data = self.parse(s.StatusUpdateInputSerializer)
+        update = services.status_update_record(
+            task=task,
+            author=request.user,
+            agency=task.lead_agency,
+            expected_version=data.pop("version"),
+            evidence=data.pop("files"),
+            **data,
+        )
+        return self._update_result(update)
+
+    @extend_schema(
+        summary="Add a contribution (coordinating agency)",
+        request={
+            "multipart/form-data": s.ContributionInputSerializer,
+            "application/json": s.ContributionInputSerializer,
+        },
+        responses={201: s.UpdateResultSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def contributions(self, request, pk=None):
+        """Record what a coordinating agency did; the task's state and progress stay."""
+        task = self._task()
+        data = self.parse(s.ContributionInputSerializer)
+        update = services.contribution_add(
+            task=task,
+            author=request.user,
+            agency=selectors.contributing_agency_for(user=request.user, task=task),
+            evidence=data.pop("files"),
+            **data,
+        )
+        return self._update_result(update)
+
+    @extend_schema(
+        summary="Confirm a reported completion (monitoring agency)",
+        request=s.ConfirmInputSerializer,
+        responses={200: s.UpdateResultSerializer, 409: conflict_response()},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def confirm(self, request, pk=None):
+        task = self._task()
+        data = self.parse(s.ConfirmInputSerializer)
+        update = services.task_confirm_completion(
+            task=task, user=request.user, expected_version=data["version"], note=data["note"]
+        )
+        return self._update_result(update, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Send a reported completion back to the lead agency (monitoring agency)",
+        request=s.ReasonInputSerializer,
+        responses={200: s.UpdateResultSerializer, 409: conflict_response()},
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return", filter_backends=[])
+    def return_(self, request, pk=None):
+        task = self._task()
+        data = self.parse(s.ReasonInputSerializer)
+        update = services.task_return(
+            task=task, user=request.user, reason=data["reason"], expected_version=data["version"]
+        )
+        return self._update_result(update, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Stop a task (monitoring agency); it leaves the report totals",
+        request=s.ReasonInputSerializer,
+        responses={200: s.UpdateResultSerializer, 409: conflict_response()},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def withdraw(self, request, pk=None):
+        task = self._task()
+        data = self.parse(s.ReasonInputSerializer)
+        update = services.task_withdraw(
+            task=task, user=request.user, reason=data["reason"], expected_version=data["version"]
+        )
+        return self._update_result(update, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Extension requests on a task", responses=s.ExtensionSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def extensions(self, request, pk=None):
+        task = self._task()
+        rows = selectors.extension_list_visible_to(user=request.user).filter(task=task)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.ExtensionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Ask for a later due date (lead agency)",
+        request=s.ExtensionRequestInputSerializer,
+        responses={201: s.ExtensionSerializer},
+    )
+    @extensions.mapping.post
+    def request_extension(self, request, pk=None):
+        """One request per task may be pending; the monitoring agency or the leadership
+        decides it."""
+        task = self._task()
+        data = self.parse(s.ExtensionRequestInputSerializer)
+        extension = services.extension_request(
+            task=task, requested_by=request.user, agency=task.lead_agency, **data
+        )
+        return Response(s.ExtensionSerializer(extension).data, status=status.HTTP_201_CREATED)
+
+
+# --- Extensions -----------------------------------------------------------------------------
+
+
+class ExtensionViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
+    """Extension requests on the tasks the user may see; monitors and leaders decide them."""
+
+    serializer_class = s.ExtensionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ExtensionFilter
+
+    def get_permissions(self):
+        extra = [permissions.CanDecideExtension] if self.action in ("approve", "reject") else []
+        return [IsAuthenticated(), *(permission() for permission in extra)]
+
+    def get_queryset(self):
+        return selectors.extension_list_visible_to(user=self.request.user)
+
+    def _extension(self) -> DeadlineExtension:
+        try:
+            extension = self.get_queryset().get(pk=self.kwargs["pk"])
+        except (DeadlineExtension.DoesNotExist, *_NOT_FOUND) as error:
+            raise Http404 from error
+        self.check_object_permissions(self.request, extension)
+        return extension
+
+    def _respond(self, extension) -> Response:
+        return Response(s.ExtensionSerializer(self.get_queryset().get(pk=extension.pk)).data)
+
+    @extend_schema(
+        summary="Approve: the task's due date moves, its original due date stays",
+        request=s.ExtensionDecisionInputSerializer,
+        responses={200: s.ExtensionSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def approve(self, request, pk=None):
+        extension = self._extension()
+        data = self.parse(s.ExtensionDecisionInputSerializer)
+        services.extension_approve(extension=extension, decided_by=request.user, note=data["note"])
+        return self._respond(extension)
+
+    @extend_schema(
+        summary="Reject, with the reason (`note`); the due date stays",
+        request=s.ExtensionDecisionInputSerializer,
+        responses={200: s.ExtensionSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reject(self, request, pk=None):
+        extension = self._extension()
+        data = self.parse(s.ExtensionDecisionInputSerializer)
+        services.extension_reject(extension=extension, decided_by=request.user, note=data["note"])
+        return self._respond(extension)
+
+
+# --- Evidence files ---------------------------------------------------------------------------
+
+
+class _FirstRenderer(BaseContentNegotiation):
+    """A file download answers whatever the client accepts; errors are JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class EvidenceDownloadView(APIView):
+    """Stream an evidence file, only if its task is visible to the user (404 otherwise),
+    as an attachment named with the name it was uploaded with."""
+
+    content_negotiation_class = _FirstRenderer
+
+    @extend_schema(
+        summary="Download an evidence file",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={
+            (200, mime): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+            for mime in ACCEPTED_MIME_TYPES
+        },
+        tags=["evidence"],
+    )
+    def get(self, request, pk: int):
+        try:
+            evidence = selectors.evidence_get_visible_to(user=request.user, pk=pk)
+        except (Evidence.DoesNotExist, *_NOT_FOUND) as error:
+            raise Http404 from error
+        return evidence_file_response(evidence)
+
+
+# --- Dashboard --------------------------------------------------------------------------------
+
+
+class DashboardSummaryView(APIView):
+    """Counts of leaf tasks per report category at `as_of` (default today), by priority
+    area and by lead agency, over the tasks the user may see. Withdrawn tasks are counted
+    apart and left out of `total`. Two aggregate queries, whatever the number of tasks."""
+
+    @extend_schema(
+        parameters=[s.DashboardQuerySerializer],
+        responses=s.DashboardSummarySerializer,
+        tags=["dashboard"],
+    )
+    def get(self, request):
+        query = s.DashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        summary = selectors.dashboard_summary(
+            user=request.user,
+            as_of=query.validated_data.get("as_of") or timezone.localdate(),
+            plan=query.validated_data.get("plan"),
+        )
+        return Response(s.DashboardSummarySerializer(summary).data)

@@ -1,0 +1,233 @@
+"""API v1 around the tasks: tokens (endpoint and management command), `me/`, the dashboard
+summary, and throttling."""
+
+import datetime
+import io
+
+import pytest
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.utils import translation
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tasks_app import services
+from tasks_app.choices import TaskState
+from tests.factories import PriorityAreaFactory
+
+D = datetime.date
+pytestmark = pytest.mark.django_db
+
+
+# --- Tokens ---------------------------------------------------------------------------------------
+
+
+def test_a_username_and_password_give_a_token_that_authenticates(api_client, manager):
+    client = api_client()
+    response = client.post(
+        "/api/v1/auth/token/",
+        {"username": "manager", "password": "secret-pass-123"},
+        format="json",
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert token == Token.objects.get(user=manager).key
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/me/").json()["username"] == "manager"
+    # Asking again gives the same token.
+    again = api_client().post(
+        "/api/v1/auth/token/", {"username": "manager", "password": "secret-pass-123"}
+    )
+    assert again.json()["token"] == token
+
+
+def test_bad_credentials_are_a_400_with_a_vietnamese_message(api_client, manager):
+    response = api_client().post(
+        "/api/v1/auth/token/", {"username": "manager", "password": "wrong"}, format="json"
+    )
+    assert response.status_code == 400
+    [message] = response.json()["non_field_errors"]
+    english = "Unable to log in with provided credentials."
+    with translation.override("vi"):
+        assert message == translation.gettext(english) != english
+    assert message.startswith("Không thể đăng nhập")
+    assert not Token.objects.exists()
+
+
+def test_an_inactive_user_gets_no_token(api_client, manager):
+    manager.is_active = False
+    manager.save()
+    response = api_client().post(
+        "/api/v1/auth/token/", {"username": "manager", "password": "secret-pass-123"}
+    )
+    assert response.status_code == 400
+
+
+def test_without_credentials_the_api_answers_401_asking_for_a_token(api_client):
+    response = api_client().get("/api/v1/tasks/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_revoked_or_invalid_token_is_a_401(api_client, manager):
+    client = api_client(manager)
+    Token.objects.filter(user=manager).delete()
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_the_session_of_our_own_pages_authenticates_too(db, manager):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(manager)
+    assert client.get("/api/v1/me/").status_code == 200
+    # Writes with a session need the CSRF token, like the pages' forms.
+    assert client.post("/api/v1/tasks/", {}, format="json").status_code == 403
+
+
+def test_the_command_creates_shows_rotates_and_revokes_tokens(manager):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("api_token", "create", "manager", stdout=out, stderr=err)
+    key = out.getvalue().strip()
+    assert key == Token.objects.get(user=manager).key
+    out = io.StringIO()
+    call_command("api_token", "create", "manager", stdout=out, stderr=err)
+    assert out.getvalue().strip() == key  # safe to run twice
+    out = io.StringIO()
+    call_command("api_token", "create", "manager", "--rotate", stdout=out, stderr=err)
+    assert out.getvalue().strip() not in ("", key)
+    out = io.StringIO()
+    call_command("api_token", "show", "manager", stdout=out)
+    assert out.getvalue().strip() == Token.objects.get(user=manager).key
+    call_command("api_token", "revoke", "manager", stdout=io.StringIO())
+    assert not Token.objects.filter(user=manager).exists()
+    with pytest.raises(CommandError):
+        call_command("api_token", "create", "nobody", stdout=io.StringIO())
+
+
+# --- me/ ------------------------------------------------------------------------------------------
+
+
+def test_me_tells_the_agencies_roles_and_capabilities(api_client, manager, agencies):
+    body = api_client(manager).get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body["username"] == "manager"
+    assert body["memberships"] == [
+        {
+            "agency": {
+                "id": agencies["haihau"].pk,
+                "code": "UBND_HAIHAU",
+                "name": "Ủy ban nhân dân huyện Hải Hậu",
+                "short_name": "UBND huyện Hải Hậu",
+            },
+            "role": "manager",
+            "role_label": "Manager",
+        }
+    ]
+    assert body["capabilities"] == {
+        "sees_everything": False,
+        "can_manage_tasks": False,
+        "can_decide_extensions": False,
+        "is_monitor": False,
+        "is_leader": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "manage", "decide"), [("monitor", True, True), ("leader", False, True)]
+)
+def test_me_of_monitors_and_leaders(who, manage, decide, api_client, request):
+    body = api_client(request.getfixturevalue(who)).get("/api/v1/me/").json()
+    assert body["capabilities"]["sees_everything"] is True
+    assert body["capabilities"]["can_manage_tasks"] is manage
+    assert body["capabilities"]["can_decide_extensions"] is decide
+
+
+# --- Dashboard summary ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counted(make_task, agencies, plan, area, manager, monitor):
+    """At 2022-07-15: in Chính quyền số, Hải Hậu has one task in progress and one overdue,
+    Giao Thủy one not started; in Y tế số, Hải Hậu a withdrawn one. A split plan item is
+    counted by its children only."""
+    health = PriorityAreaFactory(plan=plan, code="YTE", name="Y tế số", order=2)
+    in_progress = make_task(code="A", due=D(2022, 9, 30))
+    services.status_update_record(
+        task=in_progress,
+        author=manager,
+        state=TaskState.IN_PROGRESS,
+        progress=30,
+        recorded_at=datetime.datetime(2022, 7, 1, 9, tzinfo=datetime.UTC),
+    )
+    make_task(code="B", due=D(2022, 6, 30))
+    make_task(code="C", due=D(2022, 12, 31), lead_agency=agencies["giaothuy"])
+    withdrawn = make_task(code="D", due=D(2022, 12, 31))
+    withdrawn.priority_area = health
+    withdrawn.save()
+    services.task_withdraw(task=withdrawn, user=monitor, reason="Dừng")
+    parent = make_task(code="P", lead_agency=agencies["stttt"], due=D(2022, 12, 31))
+    services.task_split(task=parent, agencies=[agencies["giaothuy"]])
+    return {"health": health}
+
+
+def test_the_summary_counts_leaf_tasks_per_category_by_area_and_agency(
+    counted, api_client, leader, area, agencies, django_assert_max_num_queries
+):
+    client = api_client(leader)
+    with django_assert_max_num_queries(5):
+        body = client.get("/api/v1/dashboard/summary/?as_of=2022-07-15").json()
+    assert body["as_of"] == "2022-07-15"
+    totals = body["totals"]
+    assert (totals["in_progress"], totals["overdue"], totals["not_started"]) == (1, 1, 3)
+    # Withdrawn today: at 2022-07-15 task D was still open.
+    assert (totals["withdrawn"], totals["total"]) == (0, 5)
+    by_area = {row["priority_area"]["code"]: row["counts"] for row in body["by_priority_area"]}
+    assert by_area["CQDT"]["total"] == 4
+    assert by_area["YTE"]["not_started"] == 1
+    by_agency = {row["agency"]["code"]: row["counts"]["total"] for row in body["by_agency"]}
+    assert by_agency == {"UBND_HAIHAU": 3, "UBND_GIAOTHUY": 2}
+    assert [c["code"] for c in body["categories"]][:2] == ["completed_on_time", "completed_late"]
+
+
+def test_the_summary_counts_withdrawn_tasks_apart(counted, api_client, leader):
+    body = api_client(leader).get("/api/v1/dashboard/summary/").json()
+    assert body["totals"]["withdrawn"] == 1
+    assert body["totals"]["total"] == 4
+
+
+def test_the_summary_only_counts_what_the_user_sees(counted, api_client, outsider):
+    body = api_client(outsider).get("/api/v1/dashboard/summary/?as_of=2022-07-15").json()
+    assert body["totals"]["total"] == 2
+    assert [row["agency"]["code"] for row in body["by_agency"]] == ["UBND_GIAOTHUY"]
+
+
+def test_the_summary_takes_a_plan_and_refuses_an_unknown_one(counted, api_client, leader, plan):
+    client = api_client(leader)
+    assert client.get(f"/api/v1/dashboard/summary/?plan={plan.pk}").json()["plan"] == plan.pk
+    assert client.get(f"/api/v1/dashboard/summary/?plan={plan.pk + 99}").status_code == 400
+
+
+# --- Throttling -----------------------------------------------------------------------------------
+
+
+def test_anonymous_and_signed_in_clients_are_throttled_at_the_configured_rates(
+    db, settings, manager
+):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "3/min"},
+    }
+    cache.clear()
+    anonymous = APIClient()
+    login = {"username": "manager", "password": "wrong"}
+    statuses = [anonymous.post("/api/v1/auth/token/", login).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    signed_in = APIClient()
+    signed_in.force_authenticate(manager)
+    assert [signed_in.get("/api/v1/me/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    cache.clear()
+
+
+def test_throttle_rates_come_from_the_environment_with_generous_defaults():
+    from plan_tracker import settings as project_settings
+
+    rates = project_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert rates == {"anon": "60/min", "user": "2000/min"}
