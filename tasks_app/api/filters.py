@@ -47,8 +47,12 @@ class TaskFilter(filters.FilterSet):
         field_name="lead_agency__level__code",
         help_text="Administrative level code of the lead agency (province, district, commune).",
     )
+    # distinct=False: both filter columns of the task row and cannot repeat rows, and a
+    # DISTINCT would make PostgreSQL compute the category of every matching task twice.
     state = filters.MultipleChoiceFilter(
-        choices=TaskState.choices, help_text="Stored workflow state; repeat for several."
+        choices=TaskState.choices,
+        distinct=False,
+        help_text="Stored workflow state; repeat for several.",
     )
     as_of = filters.DateFilter(
         method=_unchanged,
@@ -56,6 +60,7 @@ class TaskFilter(filters.FilterSet):
     )
     category = filters.MultipleChoiceFilter(
         choices=ReportCategory.choices,
+        distinct=False,
         help_text="Report category at `as_of`; repeat for several.",
     )
     overdue = filters.BooleanFilter(
