@@ -1,0 +1,110 @@
+"""The dashboard's filters, parsed the same way for the page, the Excel file and the API."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reports.selectors import DashboardFilters, dashboard_plans
+from tasks_app.models import AdministrativeLevel, Agency, Plan, PriorityArea
+from tasks_app.permissions import agencies_visible_to
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker; the value travels as YYYY-MM-DD whatever the language."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DashboardFilterForm(forms.Form):
+    """As-of date, plan, level, priority area and agency subtree. Every field is optional:
+    the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the newest one. The agency
+    list holds only agencies the user may read about, so another district's agency is an
+    invalid choice, exactly like one that does not exist."""
+
+    as_of = forms.DateField(
+        label=_("As of"),
+        required=False,
+        widget=DateInput(),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    plan = forms.ModelChoiceField(
+        label=_("Plan"), queryset=Plan.objects.none(), required=False, empty_label=None
+    )
+    level = forms.ModelChoiceField(
+        label=_("Level"),
+        queryset=AdministrativeLevel.objects.order_by("order", "code"),
+        required=False,
+        empty_label=_("All levels"),
+    )
+    priority_area = forms.ModelChoiceField(
+        label=_("Priority area"),
+        queryset=PriorityArea.objects.none(),
+        required=False,
+        empty_label=_("All priority areas"),
+    )
+    agency = forms.ModelChoiceField(
+        label=_("Agency (with its sub-units)"),
+        queryset=Agency.objects.none(),
+        required=False,
+        empty_label=_("All agencies in my scope"),
+    )
+
+    def __init__(self, data=None, *, user, **kwargs):
+        super().__init__(data, **kwargs)
+        self.user = user
+        plans = dashboard_plans()
+        self.fields["plan"].queryset = plans
+        plan = self._chosen_plan(plans)
+        self.fields["priority_area"].queryset = (
+            PriorityArea.objects.filter(plan=plan).order_by("order", "code")
+            if plan
+            else PriorityArea.objects.none()
+        )
+        self.fields["agency"].queryset = agencies_visible_to(user).order_by("path")
+        self.fields["as_of"].initial = timezone.localdate()
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = f"{css} form-control-sm"
+
+    def _chosen_plan(self, plans) -> Plan | None:
+        value = (self.data or {}).get("plan")
+        if value:
+            try:
+                return plans.filter(pk=int(value)).first() or plans.first()
+            except (TypeError, ValueError):
+                pass
+        return plans.first()
+
+    def clean_as_of(self) -> datetime.date:
+        return self.cleaned_data.get("as_of") or timezone.localdate()
+
+    def clean_plan(self) -> Plan | None:
+        return self.cleaned_data.get("plan") or self.fields["plan"].queryset.first()
+
+    def to_filters(self, *, lenient: bool = True) -> DashboardFilters | None:
+        """The filters to compute. `lenient` (the page) drops invalid fields and keeps the
+        others; otherwise (the API) the caller reports the errors. None when there is no
+        plan at all."""
+        if self.is_bound:
+            self.is_valid()
+            data = dict(self.cleaned_data)
+        else:
+            data = {}
+        if not lenient and self.errors:
+            return None
+        plan = data.get("plan") or self.fields["plan"].queryset.first()
+        if plan is None:
+            return None
+        area = data.get("priority_area")
+        return DashboardFilters(
+            plan=plan,
+            as_of=data.get("as_of") or timezone.localdate(),
+            level=data.get("level"),
+            priority_area=area if area is not None and area.plan_id == plan.pk else None,
+            agency=data.get("agency"),
+        )

@@ -1,0 +1,117 @@
+"""The leadership dashboard: where the plan stands at a date, and its Excel download.
+
+Views stay thin: parse the filters with DashboardFilterForm, compute through
+`reports.selectors` (which start from the permission scope, so an agency manager sees the
+numbers of the agency's subtree), render. Nothing is cached: every response shows the time
+its numbers were computed ("Số liệu tính lúc …").
+
+An htmx request (the filter form) gets the dashboard body only; the monthly trend, which
+costs one pass over the tasks per month end, loads as its own fragment after the page.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from reports import charts
+from reports.excel import dashboard_workbook
+from reports.forms import DashboardFilterForm
+from reports.selectors import COUNTED_CATEGORIES, dashboard_summary, dashboard_trend
+from tasks_app.choices import ReportCategory
+from tasks_app.permissions import sees_everything
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RANKING_CHART_MAX = 30
+
+
+def _frame_context(request: HttpRequest) -> dict:
+    """What templates/base.html shows around the page (the staff pages' frame)."""
+    try:
+        from tasks_app.views import page_context
+    except ImportError:  # the staff pages are not installed
+        return {}
+    return page_context(request)
+
+
+def _categories() -> list[tuple[str, str]]:
+    return [(code, ReportCategory(code).label) for code in COUNTED_CATEGORIES]
+
+
+def _finish(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a page or a fragment, and the numbers change with every update.
+    patch_vary_headers(response, ["HX-Request"])
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Headline figures, categories per priority area, agency rankings per level, the
+    overdue list, KPI progress; the trend arrives as a fragment (`dashboard_trend_part`)."""
+    form = DashboardFilterForm(request.GET or None, user=request.user)
+    filters = form.to_filters()
+    context = {
+        "form": form,
+        "filters": filters,
+        "categories": _categories(),
+        # Said on the page: a manager's numbers cover the agency's subtree only.
+        "scope_limited": not sees_everything(request.user),
+    }
+    if filters is not None:
+        context["export_query"] = urlencode(filters.as_params())
+        board = dashboard_summary(user=request.user, filters=filters, with_trend=False)
+        context.update(
+            board=board,
+            area_chart=mark_safe(charts.area_chart(board.areas, filters.as_of)),  # noqa: S308
+            # A chart beside each level's table, unless the level has too many agencies to
+            # read as bars (communes): the table alone then.
+            ranking_charts=[
+                (
+                    ranking,
+                    mark_safe(charts.ranking_chart(ranking))  # noqa: S308
+                    if len(ranking.agencies) <= RANKING_CHART_MAX
+                    else "",
+                )
+                for ranking in board.rankings
+            ],
+        )
+    if request.htmx and not request.htmx.history_restore_request:
+        return _finish(render(request, "reports/partials/_dashboard_body.html", context))
+    return _finish(
+        render(request, "reports/dashboard.html", {**_frame_context(request), **context})
+    )
+
+
+@login_required
+@require_GET
+def dashboard_trend_part(request: HttpRequest) -> HttpResponse:
+    """The trend fragment: categories at each month end of the plan period up to D."""
+    form = DashboardFilterForm(request.GET or None, user=request.user)
+    filters = form.to_filters()
+    context = {"filters": filters, "categories": _categories(), "computed_at": timezone.now()}
+    if filters is not None:
+        trend = dashboard_trend(user=request.user, filters=filters)
+        context.update(trend=trend, trend_chart=mark_safe(charts.trend_chart(trend)))  # noqa: S308
+    return _finish(render(request, "reports/partials/_trend.html", context))
+
+
+@login_required
+@require_GET
+def dashboard_export(request: HttpRequest) -> HttpResponse:
+    """The dashboard's numbers, with the same filters, as an Excel workbook."""
+    form = DashboardFilterForm(request.GET or None, user=request.user)
+    filters = form.to_filters()
+    if filters is None:
+        return _finish(HttpResponse(status=404))
+    board = dashboard_summary(user=request.user, filters=filters, overdue_limit=None)
+    response = HttpResponse(dashboard_workbook(board), content_type=XLSX)
+    name = f"dashboard-{filters.plan.code}-{filters.as_of:%Y-%m-%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return _finish(response)
