@@ -130,8 +130,35 @@ class TaskQuerySet(models.QuerySet):
           else the original due date;
         - `due_at_completion`: the due date in force on the day the task was completed.
         """
+        from django.utils import timezone
+
         from tasks_app.models import DeadlineExtension, StatusUpdate
 
+        if as_of >= timezone.localdate():
+            # A day not yet over: the row mirrors the latest update and the due date in
+            # force (see current_category_expression).
+            approved_by_completion = (
+                DeadlineExtension.objects.filter(
+                    task=OuterRef("pk"), status=ExtensionStatus.APPROVED
+                )
+                .annotate(decided_on=TruncDate("decided_at", tzinfo=local_tz()))
+                .filter(decided_on__lte=OuterRef("completed_on"))
+                .order_by("-decided_at", "-pk")
+                .values("proposed_due")[:1]
+            )
+            return self.annotate(
+                state_at=F("state"),
+                progress_at=F("progress"),
+                completed_on_at=F("completed_on"),
+                due_at=F("due"),
+                due_at_completion=Case(
+                    When(due=F("original_due"), then=F("original_due")),
+                    default=Coalesce(
+                        Subquery(approved_by_completion), F("original_due"), output_field=_DATE
+                    ),
+                    output_field=_DATE,
+                ),
+            )
         cutoff = end_of_day(as_of)
         latest_update = StatusUpdate.objects.filter(
             task=OuterRef("pk"), recorded_at__lt=cutoff
@@ -207,7 +234,52 @@ class TaskQuerySet(models.QuerySet):
         )
 
 
-def own_category_expression(as_of: datetime.date) -> Case:
+def current_category_expression(as_of: datetime.date) -> Case:
+    """`own_category_expression` for a day that is not over yet (today or later).
+
+    What is known at the end of such a day is the current state, and the task row mirrors
+    it: `state`, `progress` and `completed_on` copy the latest update
+    (services._mirror_latest_update) and `due` is the latest approved extension, else the
+    original due date (services.extension_approve). Nothing is recorded in the future, so
+    the same rules read the row's columns instead of one correlated subquery per task: the
+    only subquery left looks up the due date in force on the completion day, and only for a
+    completed task whose due date was ever moved.
+    """
+    from tasks_app.models import DeadlineExtension
+
+    approved_by_completion = (
+        DeadlineExtension.objects.filter(task=OuterRef("pk"), status=ExtensionStatus.APPROVED)
+        .annotate(decided_on=TruncDate("decided_at", tzinfo=local_tz()))
+        .filter(decided_on__lte=OuterRef("completed_on"))
+        .order_by("-decided_at", "-pk")
+        .values("proposed_due")[:1]
+    )
+    due_when_done = Case(
+        When(due=F("original_due"), then=F("original_due")),
+        default=Coalesce(Subquery(approved_by_completion), F("original_due"), output_field=_DATE),
+        output_field=_DATE,
+    )
+    completed = Q(state=TaskState.COMPLETED, completed_on__lte=as_of)
+    return Case(
+        When(assigned_on__gt=as_of, then=Value(None)),
+        When(state=TaskState.WITHDRAWN, then=Value(ReportCategory.WITHDRAWN)),
+        When(
+            completed & (Q(original_due__isnull=True) | Q(completed_on__lte=due_when_done)),
+            then=Value(ReportCategory.COMPLETED_ON_TIME),
+        ),
+        When(completed, then=Value(ReportCategory.COMPLETED_LATE)),
+        When(due__isnull=True, then=Value(ReportCategory.REGULAR)),
+        When(due__lt=as_of, then=Value(ReportCategory.OVERDUE)),
+        When(
+            Q(state__in=_STARTED_STATES) | Q(progress__gt=0),
+            then=Value(ReportCategory.IN_PROGRESS),
+        ),
+        default=Value(ReportCategory.NOT_STARTED),
+        output_field=models.CharField(max_length=30, null=True),
+    )
+
+
+def own_category_expression(as_of: datetime.date, *, from_history: bool = False) -> Case:
     """The report category of a task at `as_of`, as one SQL expression (DESIGN.md).
 
     1. Not assigned yet on `as_of`: NULL.
@@ -216,8 +288,12 @@ def own_category_expression(as_of: datetime.date) -> Case:
        regular; overdue (due date in force at `as_of` passed); in progress; not started.
     3. Without one: regular, overdue or not started.
     """
+    from django.utils import timezone
+
     from tasks_app.models import DeadlineExtension, StatusUpdate
 
+    if as_of >= timezone.localdate() and not from_history:
+        return current_category_expression(as_of)
     cutoff = end_of_day(as_of)
     approved = DeadlineExtension.objects.filter(status=ExtensionStatus.APPROVED).order_by(
         "-decided_at", "-pk"

@@ -1,6 +1,7 @@
 """The report category of a task at an as-of date, computed from history (DESIGN.md)."""
 
 import datetime
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -282,3 +283,21 @@ def test_rollup_rules(children, expected):
     from tasks_app.querysets import _BITS, _rollup
 
     assert _rollup(sum(_BITS[c] for c in children)) == expected
+
+
+def test_todays_category_from_the_task_row_matches_the_history(db):
+    """From today on, the category reads the task row (fast); it must agree with the
+    history rule for every task of the demo plan, leaves and parents alike."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from tasks_app.querysets import own_category_expression
+
+    call_command("load_plan", "data/plan_2022.yaml", "--demo", stdout=io.StringIO())
+    today = timezone.localdate()
+    fast = Task.objects.annotate(c=own_category_expression(today)).values_list("code", "c")
+    slow = Task.objects.annotate(c=own_category_expression(today, from_history=True)).values_list(
+        "code", "c"
+    )
+    assert dict(fast) == dict(slow)
+    assert len(set(dict(fast).values())) >= 5
