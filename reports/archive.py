@@ -1,0 +1,215 @@
+"""The report archive (/reports/): the monthly reports a user may see, their downloads, and
+for monitors the buttons that (re)generate a report in the background.
+
+Views stay thin: the visible reports come from `MonthlyReport.objects.visible_to(user)`
+(monitors and leaders: all; agency staff: the reports scoped to their subtree), a hidden or
+missing report answers 404, a refused action 403 (tasks_app/permissions.py); the work is
+done by reports/services.py. Files are streamed from storage; the row only ever names
+complete files, so a download during a regeneration gets the previous version whole.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from reports.models import MonthlyReport
+from reports.numbering import document_number, parse_month, period_label
+from reports.services import (
+    ReportError,
+    monthly_report_create,
+    monthly_report_request,
+    report_download_name,
+)
+from tasks_app.models import Agency, Plan
+from tasks_app.permissions import can_manage_tasks
+
+PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _frame_context(request: HttpRequest) -> dict:
+    """What templates/base.html shows around the page (the staff pages' frame)."""
+    try:
+        from tasks_app.views import page_context
+    except ImportError:  # the staff pages are not installed
+        return {}
+    return page_context(request)
+
+
+def report_list_visible_to(user):
+    return (
+        MonthlyReport.objects.visible_to(user)
+        .select_related("plan", "scope", "issuer")
+        .order_by("-period", "plan__code", "scope__path", "pk")
+    )
+
+
+def report_get_visible_to(user, pk) -> MonthlyReport:
+    """A report the user may see; Http404 when hidden, missing or malformed."""
+    try:
+        return report_list_visible_to(user).get(pk=int(pk))
+    except (MonthlyReport.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404(_("No such report, or it is not visible to you.")) from None
+
+
+def report_file_response(report: MonthlyReport, kind: str) -> FileResponse:
+    """Stream the report's PDF (shown in the browser) or Excel file (downloaded)."""
+    field = report.pdf if kind == "pdf" else report.xlsx
+    if not field:
+        raise Http404(_("This report has no file yet."))
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError as error:
+        raise Http404(_("This report has no file yet.")) from error
+    response = FileResponse(
+        handle,
+        as_attachment=kind != "pdf",
+        filename=report_download_name(report, kind),
+        content_type="application/pdf" if kind == "pdf" else XLSX,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class MonthField(forms.CharField):
+    """A month typed as YYYY-MM (what <input type="month"> sends)."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return parse_month(value)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Enter a month as YYYY-MM, e.g. 2022-06."), code="invalid"
+            ) from None
+
+
+class ReportCreateForm(forms.Form):
+    """Ask for the report of a plan, month and (optionally) one agency's subtree."""
+
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.order_by("-period_start", "code"), label=gettext_lazy("Plan")
+    )
+    month = MonthField(label=gettext_lazy("Month"))
+    scope = forms.ModelChoiceField(
+        queryset=Agency.objects.order_by("path"),
+        required=False,
+        label=gettext_lazy("Scope"),
+        empty_label=gettext_lazy("The whole plan"),
+        help_text=gettext_lazy(
+            "Leave empty for the whole plan, or pick an agency: its tasks and its units' tasks."
+        ),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("plan") and data.get("month"):
+            try:
+                from reports.services import monthly_report_check_period
+
+                monthly_report_check_period(plan=data["plan"], period=data["month"])
+            except ReportError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@login_required
+@require_GET
+def archive_list(request: HttpRequest) -> HttpResponse:
+    """The reports the user may see, newest month first, with their downloads."""
+    page = Paginator(report_list_visible_to(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {
+            "report": report,
+            "month": period_label(report.period),
+            "number": document_number(report.number, report.issuer.doc_code)
+            if report.issuer_id and report.number
+            else "",
+        }
+        for report in page.object_list
+    ]
+    can_generate = can_manage_tasks(request.user)
+    context = {
+        "page": page,
+        "rows": rows,
+        "can_generate": can_generate,
+        "form": ReportCreateForm() if can_generate else None,
+    }
+    return render(request, "reports/archive.html", {**_frame_context(request), **context})
+
+
+@login_required
+@require_GET
+def archive_download(request: HttpRequest, pk: int, kind: str) -> FileResponse:
+    """The report's PDF or Excel file; 404 for a report the user may not see."""
+    report = report_get_visible_to(request.user, pk)
+    return report_file_response(report, kind)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def archive_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: ask for confirmation; POST: regenerate the report in the background (monitors
+    only: 403 for others who see the report, 404 for those who do not)."""
+    report = report_get_visible_to(request.user, pk)
+    if not can_manage_tasks(request.user):
+        raise PermissionDenied(_("Only the monitoring agency can regenerate reports."))
+    if request.method == "POST":
+        monthly_report_request(report=report)
+        messages.success(
+            request,
+            _(
+                "The report of {month} is being regenerated with the same number; the "
+                "current files stay available until the new ones replace them."
+            ).format(month=period_label(report.period)),
+        )
+        return redirect("report-archive:list")
+    context = {
+        "report": report,
+        "month": period_label(report.period),
+        "number": document_number(report.number, report.issuer.doc_code)
+        if report.issuer_id and report.number
+        else "",
+    }
+    return render(request, "reports/archive_confirm.html", {**_frame_context(request), **context})
+
+
+@login_required
+@require_POST
+def archive_create(request: HttpRequest) -> HttpResponse:
+    """Ask for the report of a month (monitors only); an existing one is regenerated."""
+    if not can_manage_tasks(request.user):
+        raise PermissionDenied(_("Only the monitoring agency can generate reports."))
+    form = ReportCreateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("report-archive:list")
+    data = form.cleaned_data
+    report, created = monthly_report_create(
+        plan=data["plan"], period=data["month"], scope=data["scope"]
+    )
+    message = (
+        _("The report of {month} is being generated.")
+        if created
+        else _(
+            "The report of {month} already exists: it is being regenerated with the same number."
+        )
+    )
+    messages.success(request, message.format(month=period_label(report.period)))
+    return redirect("report-archive:list")

@@ -1,0 +1,848 @@
+"""The monthly report: generate it (PDF and Excel twin), store it, e-mail it (issue 7).
+
+`monthly_report_generate(plan=…, period=…, scope=…)` and `monthly_report_send(report=…)` are
+the two services; the Celery tasks, the management command, the archive page and the API
+call them. Both are safe to run twice and concurrently:
+
+- one row per (plan, month, scope) (unique constraints); generating again regenerates the
+  files of that row and keeps its number, issuer and document date;
+- the work is claimed with a conditional UPDATE (status → generating, with a claim token);
+  a claim older than REPORT_STALE_MINUTES is taken to be from a dead worker and may be
+  taken over;
+- files are replaced atomically: each generation writes new files under fresh names
+  (temporary file in the same folder, fsync, os.replace), then points the row at them in
+  one UPDATE (only while it still holds the claim), then removes the old files after the
+  commit. The row therefore only ever names complete files, and a failed generation leaves
+  the previous files served;
+- the e-mail is claimed the same way and recorded on the row (`emailed_at`); a second run
+  sends nothing.
+
+Every number comes from the dashboard's selectors (reports/selectors.py) at the last day of
+the month, computed from history, so a report regenerated months later shows the same
+figures; the charts are the dashboard's (reports/charts.py, PDF variant).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import hashlib
+import logging
+import os
+import smtplib
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from reports import charts
+from reports.excel import dashboard_workbook
+from reports.models import MonthlyReport, ReportStatus, report_file_name
+from reports.numbering import (
+    agency_as_of,
+    date_line_parts,
+    default_issuer,
+    document_date,
+    document_number,
+    header_lines,
+    issuer_parent,
+    month_end,
+    next_month,
+    period_label,
+)
+from reports.selectors import (
+    Counts,
+    Dashboard,
+    DashboardFilters,
+    dashboard_summary,
+    dashboard_trend,
+    scoped_leaf_tasks,
+)
+from tasks_app.choices import AgencyKind, ReportCategory, Role
+from tasks_app.models import Agency, Membership, Plan, StatusUpdate
+from tasks_app.querysets import end_of_day
+
+logger = logging.getLogger(__name__)
+
+# Failures worth a retry (the mail server or the network); anything else is a bug.
+TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
+
+# The report is written in Vietnamese, whatever language the person who asked for it uses.
+REPORT_LANGUAGE = "vi"
+PDF_TEMPLATE = "reports/pdf/monthly.html"
+# A level with up to this many agencies gets its table (and ranking chart) in the body; a
+# longer one (the communes of a province) is summed up in the body and listed in full in
+# an appendix, where a landscape table holds one agency per line.
+BODY_LEVEL_MAX_AGENCIES = 30
+# The body lists at most this many overdue tasks (oldest first), tasks due next month
+# (soonest first) and difficulties or proposals (grouped by text): a report is read by
+# people; the appendix and the Excel twin have every task.
+BODY_LIST_LIMIT = 20
+# The trend chart shows the last month ends up to D (the dashboard's trend selector, on a
+# window of the plan period): a pass over the tasks' history per point.
+TREND_POINTS = 6
+# A difficulty reported by many agencies names the first few of them.
+AGENCIES_NAMED = 5
+
+_COMPLETED = (ReportCategory.COMPLETED_ON_TIME, ReportCategory.COMPLETED_LATE)
+_CLOSED = (*_COMPLETED, ReportCategory.WITHDRAWN)
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked (a month outside the plan, not over yet…)."""
+
+
+# --- The reader of a report ------------------------------------------------------------------
+
+
+class _WholePlanReader:
+    """The selectors' permission scope for a monthly report: a report is about the whole
+    plan (or one agency's subtree, given as the agency filter), as the monitoring agency
+    sees it, whoever triggered it. Access to the stored report is checked when it is
+    listed or downloaded (reports/archive.py, reports/api_archive.py)."""
+
+    pk = None
+    is_active = True
+    is_authenticated = True
+    is_superuser = True  # tasks_visible_to(): sees every task of the plan
+
+    def __str__(self) -> str:
+        return "monthly-report"
+
+
+REPORT_READER = _WholePlanReader()
+
+
+# --- Checks ------------------------------------------------------------------------------------
+
+
+def monthly_report_check_period(*, plan: Plan, period: datetime.date, today=None) -> None:
+    """Refuse a month that is not a first day, is not over yet, or lies outside the plan."""
+    if period.day != 1:
+        raise ReportError(_("A month is given by its first day."))
+    today = today or timezone.localdate()
+    if month_end(period) >= today:
+        raise ReportError(
+            _(
+                "The month {month} is not over yet: its report is made from the 1st of the "
+                "next month."
+            ).format(month=period_label(period))
+        )
+    if month_end(period) < plan.period_start or period > plan.period_end:
+        raise ReportError(
+            _("The plan {plan} does not run in {month}.").format(
+                plan=plan.code, month=period_label(period)
+            )
+        )
+
+
+# --- The report's content -----------------------------------------------------------------------
+
+
+@dataclass
+class ListedTask:
+    """One task line of the report's tables (overdue, coming month, appendix)."""
+
+    code: str
+    title: str
+    lead_agency: str
+    priority_area: str
+    due: datetime.date | None
+    original_due: datetime.date | None
+    completed_on: datetime.date | None
+    category: str
+    category_label: str
+    progress: int
+    days_overdue: int | None = None
+
+    @property
+    def extended(self) -> bool:
+        return (
+            self.due is not None and self.original_due is not None and self.due != self.original_due
+        )
+
+
+def roman(number: int) -> str:
+    """Roman numerals for the appendix's groups (I, II, … as Vietnamese documents number
+    their parts)."""
+    numerals = (
+        (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+        (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+    )  # fmt: skip
+    out = []
+    for value, numeral in numerals:
+        count, number = divmod(number, value)
+        out.append(numeral * count)
+    return "".join(out)
+
+
+def _filters(report: MonthlyReport) -> DashboardFilters:
+    return DashboardFilters(plan=report.plan, as_of=report.period_end, agency=report.scope)
+
+
+def _task_rows(tasks, as_of: datetime.date) -> list[ListedTask]:
+    rows = []
+    for task in tasks:
+        category = task.own_category or ""
+        rows.append(
+            ListedTask(
+                code=task.code,
+                title=task.title,
+                lead_agency=str(task.lead_agency),
+                priority_area=task.priority_area.name,
+                due=task.due_at,
+                original_due=task.original_due,
+                completed_on=task.completed_on_at if category in _COMPLETED else None,
+                category=category,
+                category_label=str(ReportCategory(category).label) if category else "",
+                progress=100 if category in _COMPLETED else (task.progress_at or 0),
+            )
+        )
+    return rows
+
+
+def report_appendix(*, filters: DashboardFilters) -> list[dict]:
+    """Every leaf task assigned by D, grouped by priority area (in plan order), with its
+    due date in force and original due date, its category and progress at D."""
+    as_of = filters.as_of
+    tasks = (
+        scoped_leaf_tasks(user=REPORT_READER, filters=filters)
+        .filter(assigned_on__lte=as_of)
+        .with_own_category(as_of)
+        .select_related("lead_agency", "priority_area")
+        .order_by("priority_area__order", "priority_area__code", "code")
+    )
+    groups: list[dict] = []
+    for row, task in zip(_task_rows(tasks, as_of), tasks, strict=True):
+        if not groups or groups[-1]["area_id"] != task.priority_area_id:
+            groups.append(
+                {
+                    "area_id": task.priority_area_id,
+                    "roman": roman(len(groups) + 1),
+                    "name": row.priority_area,
+                    "rows": [],
+                }
+            )
+        groups[-1]["rows"].append(row)
+    return groups
+
+
+def report_coming_deadlines(
+    *, filters: DashboardFilters, limit: int | None = BODY_LIST_LIMIT
+) -> tuple[list[ListedTask], int]:
+    """Open leaf tasks at D whose due date in force falls in the next month, soonest
+    first: (the first `limit` of them, how many there are)."""
+    as_of = filters.as_of
+    start = as_of + datetime.timedelta(days=1)
+    end = month_end(start)
+    tasks = (
+        scoped_leaf_tasks(user=REPORT_READER, filters=filters)
+        .filter(assigned_on__lte=as_of)
+        .with_own_category(as_of)
+        .filter(due_at__gte=start, due_at__lte=end)
+        .exclude(own_category__in=_CLOSED)
+    )
+    listed = tasks.select_related("lead_agency", "priority_area").order_by("due_at", "code")
+    rows = _task_rows(listed[:limit] if limit is not None else listed, as_of)
+    total = len(rows) if limit is None or len(rows) < limit else tasks.count()
+    return rows, total
+
+
+def report_difficulties(
+    *, filters: DashboardFilters, period: datetime.date, limit: int | None = BODY_LIST_LIMIT
+) -> dict:
+    """Difficulties and proposals written in the status updates recorded during the month
+    on the tasks in scope, as a clerk sums them up: one item per distinct text (in the order
+    first written) with the agencies and tasks that reported it; at most `limit` items of
+    each kind, the most reported first when there are more."""
+    start = end_of_day(period - datetime.timedelta(days=1))
+    updates = (
+        StatusUpdate.objects.filter(
+            task__in=scoped_leaf_tasks(user=REPORT_READER, filters=filters),
+            recorded_at__gte=start,
+            recorded_at__lt=end_of_day(filters.as_of),
+        )
+        .exclude(difficulties="", proposals="")
+        .select_related("task", "agency", "task__lead_agency")
+        .order_by("recorded_at", "pk")
+    )
+    grouped: dict[str, dict[str, dict]] = {"difficulties": {}, "proposals": {}}
+    for update in updates:
+        agency = str(update.agency or update.task.lead_agency)
+        for kind in ("difficulties", "proposals"):
+            text = " ".join(getattr(update, kind).split())
+            if not text:
+                continue
+            item = grouped[kind].setdefault(
+                text.casefold(), {"text": text, "agencies": {}, "tasks": {}}
+            )
+            item["agencies"][agency] = None
+            item["tasks"][update.task.code] = None
+    found: dict = {}
+    for kind, items in grouped.items():
+        ordered = list(items.values())
+        if limit is not None and len(ordered) > limit:
+            keep = sorted(ordered, key=lambda i: -len(i["tasks"]))[:limit]
+            ordered = [item for item in ordered if any(item is k for k in keep)]
+        found[kind] = [
+            {
+                "text": item["text"],
+                "agency": _named(list(item["agencies"]), _("{names} and {count} other agencies")),
+                "task": _named(list(item["tasks"]), _("{names} and {count} other tasks")),
+                "agencies": list(item["agencies"]),
+                "tasks": list(item["tasks"]),
+            }
+            for item in ordered
+        ]
+        found[f"{kind}_total"] = len(items)
+    return found
+
+
+def _named(names: list[str], more: str) -> str:
+    """'A, B, C' or, past AGENCIES_NAMED names, 'A, B, C, D, E and 7 other …'."""
+    shown = ", ".join(names[:AGENCIES_NAMED])
+    if len(names) <= AGENCIES_NAMED:
+        return shown
+    return more.format(names=shown, count=len(names) - AGENCIES_NAMED)
+
+
+def report_trend(*, filters: DashboardFilters, points: int = TREND_POINTS):
+    """The dashboard's trend (reports.selectors.dashboard_trend) over the last `points`
+    month ends up to D: the selector counts from the plan's start, so it is given the plan
+    with its start moved to the window's first month (an unsaved copy; the filter is on the
+    plan's id)."""
+    start = filters.as_of.replace(day=1)
+    for _point in range(points - 1):
+        start = (start - datetime.timedelta(days=1)).replace(day=1)
+    plan = copy.copy(filters.plan)
+    plan.period_start = max(plan.period_start, start)
+    return dashboard_trend(user=REPORT_READER, filters=dataclasses.replace(filters, plan=plan))
+
+
+def _overdue_rows(board: Dashboard) -> list[ListedTask]:
+    return [
+        ListedTask(
+            code=task.code,
+            title=task.title,
+            lead_agency=task.lead_agency,
+            priority_area=task.priority_area,
+            due=task.due,
+            original_due=task.original_due,
+            completed_on=None,
+            category=ReportCategory.OVERDUE,
+            category_label=str(ReportCategory.OVERDUE.label),
+            progress=task.progress,
+            days_overdue=task.days_overdue,
+        )
+        for task in board.overdue
+    ]
+
+
+def _signature(issuer: Agency) -> dict:
+    """TM. … / KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC / name: from the REPORT_SIGNER_* settings, else
+    the usual lines for the kind of issuing agency. A People's Committee is a collective
+    body: its deputy chair signs on behalf of it ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH")."""
+    collective = ""
+    if issuer.kind == AgencyKind.UBND:
+        collective = _("ON BEHALF OF THE PEOPLE'S COMMITTEE")
+        authority, title = _("p.p. THE CHAIRMAN"), _("VICE CHAIRMAN")
+    else:
+        authority, title = _("p.p. THE DIRECTOR"), _("DEPUTY DIRECTOR")
+    if settings.REPORT_SIGNER_AUTHORITY:
+        collective, authority = "", settings.REPORT_SIGNER_AUTHORITY
+    return {
+        "collective": collective,
+        "authority": authority,
+        "title": settings.REPORT_SIGNER_TITLE or title,
+        "name": settings.REPORT_SIGNER_NAME,
+    }
+
+
+def _distribution(issuer: Agency, as_of: datetime.date, scope: Agency | None) -> list[str]:
+    """The lines of "Nơi nhận" (each ends with ";", the last one, the filing copy, "."):
+    REPORT_DISTRIBUTION when set; else the body the issuer reports to, then the agencies
+    that carry out the tasks."""
+    lines = list(settings.REPORT_DISTRIBUTION)
+    if not lines:
+        above = agency_as_of(issuer.parent, as_of) if issuer.parent_id else None
+        if above is not None:
+            lines.append(
+                _("{agency} (for reporting)").format(agency=above.short_name or above.name)
+            )
+        if scope is None:
+            lines.append(_("Departments, boards and sectors"))
+            lines.append(_("People's Committees of the districts and city"))
+        else:
+            lines.append(_("Agencies and units concerned"))
+    filing = _("Filed: VT, {unit}.").format(unit=settings.REPORT_FILING_UNIT)
+    return [f"{line.rstrip(' ;.')};" for line in lines] + [filing]
+
+
+def _category_counts_row(counts) -> dict:
+    rate = counts.on_time_rate
+    return {
+        "total": counts.total,
+        "completed_on_time": counts.completed_on_time,
+        "completed_late": counts.completed_late,
+        "in_progress": counts.in_progress,
+        "overdue": counts.overdue,
+        "not_started": counts.not_started,
+        "regular": counts.regular,
+        "withdrawn": counts.withdrawn,
+        "due": counts.due,
+        "rate": None if rate is None else round(rate * 100, 1),
+    }
+
+
+def _agency_rows(ranking) -> list[dict]:
+    ordered = sorted(ranking.agencies, key=lambda a: (a.rank is None, a.rank or 0, a.label))
+    return [
+        {"name": agency.name, "rank": agency.rank, **_category_counts_row(agency.counts)}
+        for agency in ordered
+    ]
+
+
+def monthly_report_context(*, report: MonthlyReport) -> dict:
+    """Everything the PDF template shows, as plain data (dataclasses, dicts, SVG strings).
+
+    Call inside translation.override(REPORT_LANGUAGE): labels and charts are translated
+    when they are built. The dashboard board is returned too, with the report's trend: the
+    Excel twin is written from it.
+    """
+    filters = _filters(report)
+    as_of = filters.as_of
+    # 1. The dashboard's numbers at D: every overdue task (the Excel twin lists them all).
+    board = dashboard_summary(
+        user=REPORT_READER, filters=filters, with_trend=False, overdue_limit=None
+    )
+    board.trend = report_trend(filters=filters)
+    issuer = report.issuer
+    parent = issuer_parent(issuer, as_of)
+    totals = board.totals
+
+    # 2. The month's change: completions since the end of the previous month.
+    previous = [point for point in board.trend if point.date < report.period]
+    completed_in_month = (
+        totals.completed - previous[-1].counts.completed if previous else totals.completed
+    )
+
+    # 3. Agencies by level: short levels in the body, long ones in an appendix.
+    levels, long_levels = [], []
+    for ranking in board.rankings:
+        if len(ranking.agencies) > BODY_LEVEL_MAX_AGENCIES:
+            long_levels.append({"name": ranking.name, "rows": _agency_rows(ranking)})
+            continue
+        chart = None
+        if len(ranking.agencies) >= 2:
+            chart = mark_safe(  # noqa: S308 - charts escape every text they draw
+                charts.ranking_chart(ranking, variant=charts.PDF, width=640)
+            )
+        levels.append({"name": ranking.name, "chart": chart, "rows": _agency_rows(ranking)})
+    level_totals = []
+    for ranking in board.rankings:
+        counts = Counts()
+        for agency in ranking.agencies:
+            counts.add(agency.counts)
+        level_totals.append(
+            {
+                "name": ranking.name,
+                "agencies": len(ranking.agencies),
+                **_category_counts_row(counts),
+            }
+        )
+
+    # Tables 1 and 2 are the totals and the priority areas; then the levels' tables.
+    number = 3 + bool(long_levels)
+    for level in levels:
+        level["table"] = number
+        number += 1
+
+    coming, coming_total = report_coming_deadlines(filters=filters)
+    overdue = _overdue_rows(board)
+    return {
+        "report": report,
+        "board": board,
+        "plan": report.plan,
+        "scope": report.scope,
+        "issuer": issuer,
+        "issuer_parent": parent,
+        "issuer_lines": header_lines(issuer),
+        "place": issuer.place_name or (parent.place_name if parent else ""),
+        "number": document_number(report.number, issuer.doc_code),
+        "issued_on": report.issued_on,
+        "date_line": date_line_parts(report.issued_on),
+        "month": period_label(report.period),
+        "next_month": period_label(next_month(report.period)),
+        "as_of": as_of,
+        "totals": _category_counts_row(totals),
+        "counts": totals,
+        # Shares of the counted total, to one decimal (blank when nothing is counted).
+        "shares": {
+            name: round(value * 100 / totals.total, 1) if totals.total else ""
+            for name, value in (
+                ("completed", totals.completed),
+                ("not_completed", totals.not_completed),
+                ("regular", totals.regular),
+            )
+        },
+        "completed_in_month": max(completed_in_month, 0),
+        "extensions_granted": board.extensions_granted,
+        "extended_tasks": board.extended_tasks,
+        "areas": [
+            {"code": area.code, "name": area.name, **_category_counts_row(area.counts)}
+            for area in board.areas
+        ],
+        "levels": levels,
+        "long_levels": long_levels,
+        "level_totals": level_totals if long_levels else [],
+        "area_chart": mark_safe(  # noqa: S308 - charts escape every text they draw
+            charts.area_chart(board.areas, as_of, variant=charts.PDF, width=640)
+        ),
+        "trend_chart": mark_safe(  # noqa: S308
+            charts.trend_chart(board.trend, variant=charts.PDF, width=640)
+        )
+        if len(board.trend) > 1
+        else None,
+        "overdue": overdue[:BODY_LIST_LIMIT],
+        "overdue_more": max(len(overdue) - BODY_LIST_LIMIT, 0),
+        "ageing": {
+            "1_30": totals.overdue_1_30,
+            "31_90": totals.overdue_31_90,
+            "over_90": totals.overdue_over_90,
+        },
+        "difficulties": report_difficulties(filters=filters, period=report.period),
+        "coming": coming,
+        "coming_total": coming_total,
+        "coming_more": max(coming_total - len(coming), 0),
+        "appendix": report_appendix(filters=filters),
+        "signature": _signature(issuer),
+        "distribution": _distribution(issuer, as_of, report.scope),
+        "categories": [(code, ReportCategory(code).label) for code in ReportCategory.values],
+    }
+
+
+def monthly_report_html(*, report: MonthlyReport) -> tuple[str, Dashboard]:
+    """The report's HTML (in Vietnamese) and the dashboard numbers it shows."""
+    with translation.override(REPORT_LANGUAGE):
+        context = monthly_report_context(report=report)
+        html = render_to_string(PDF_TEMPLATE, context)
+    return html, context["board"]
+
+
+# --- Files --------------------------------------------------------------------------------------
+
+
+def _write_atomically(name: str, content: bytes) -> str:
+    """Write `content` to storage `name` so that the name never shows a partial file: a
+    temporary file in the same folder, flushed to disk, then renamed over the name."""
+    path = Path(default_storage.path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return name
+
+
+def _delete_files(*names: str) -> None:
+    for name in names:
+        if name:
+            try:
+                default_storage.delete(name)
+            except OSError:  # already gone, or a read-only volume: nothing refers to it
+                logger.warning("could not delete old report file %s", name, exc_info=True)
+
+
+def report_download_name(report: MonthlyReport, extension: str) -> str:
+    """An ASCII file name for downloads and attachments, e.g.
+    bao-cao-cds-2022-06-toan-tinh-so-01-bc-stttt.pdf."""
+    scope = slugify(report.scope.code) if report.scope_id else "toan-tinh"
+    number = f"-so-{report.number:02d}" if report.number else ""
+    code = (
+        f"-bc-{slugify(report.issuer.doc_code)}"
+        if report.issuer_id and report.issuer.doc_code
+        else ""
+    )
+    return f"bao-cao-cds-{report.period:%Y-%m}-{scope}{number}{code}.{extension}"
+
+
+# --- Generating ----------------------------------------------------------------------------------
+
+
+def _stale_before(now: datetime.datetime) -> datetime.datetime:
+    return now - datetime.timedelta(minutes=settings.REPORT_STALE_MINUTES)
+
+
+def _assign_identity(report: MonthlyReport) -> None:
+    """Fix the issuer, document date and number at the first generation; never again.
+
+    The number is the next of the issuer's sequence for the year of the document date. Two
+    workers numbering two reports at once may pick the same number: the unique constraint
+    refuses the second, which tries the next one.
+    """
+    if report.number:
+        return
+    issuer = agency_as_of(default_issuer(report.plan, report.scope), report.period_end, report.plan)
+    issued_on = document_date(report.period)
+    for _attempt in range(10):
+        last = MonthlyReport.objects.filter(issuer=issuer, year=issued_on.year).aggregate(
+            last=Max("number")
+        )["last"]
+        try:
+            with transaction.atomic():
+                MonthlyReport.objects.filter(pk=report.pk, number__isnull=True).update(
+                    issuer=issuer, issued_on=issued_on, year=issued_on.year, number=(last or 0) + 1
+                )
+            break
+        except IntegrityError:
+            continue
+    report.refresh_from_db()
+    if not report.number:
+        raise IntegrityError("no free document number for the report")
+
+
+def monthly_report_generate(
+    *,
+    plan: Plan,
+    period: datetime.date,
+    scope: Agency | None = None,
+    only_missing: bool = False,
+) -> MonthlyReport:
+    """Generate (or regenerate) the monthly report of `plan` for the month starting on
+    `period`, for the whole plan or for `scope`'s subtree; return the row.
+
+    Safe to run twice and concurrently: one row per (plan, month, scope); the number, issuer
+    and document date are kept; the files are replaced atomically. While another worker
+    holds the claim, returns the row untouched. With `only_missing`, a report already ready
+    is returned as it is (the monthly beat run). A failure is recorded on the row (status
+    failed, `error`) and raised; the previous files stay served. ReportError for a month
+    that is not over yet or outside the plan.
+    """
+    # 1. The row: one per (plan, month, scope); a concurrent creation is found again.
+    monthly_report_check_period(plan=plan, period=period)
+    report, _created = MonthlyReport.objects.get_or_create(plan=plan, period=period, scope=scope)
+    if only_missing and report.status == ReportStatus.READY:
+        return report
+
+    # 2. Claim: only one worker generates a report at a time; a stale claim is taken over.
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimable = (
+        ~Q(status=ReportStatus.GENERATING)
+        | Q(claimed_at__isnull=True)
+        | Q(claimed_at__lt=_stale_before(now))
+    )
+    claimed = MonthlyReport.objects.filter(claimable, pk=report.pk).update(
+        status=ReportStatus.GENERATING,
+        claim_token=token,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+    )
+    report.refresh_from_db()
+    if not claimed:
+        logger.info("monthly report %s is being generated by another worker", report.pk)
+        return report
+
+    # WeasyPrint is imported here, not with the module: web processes that only list and
+    # download reports do not pay for loading it.
+    from reports.pdf import render_pdf
+
+    mine = MonthlyReport.objects.filter(pk=report.pk, claim_token=token)
+    new_files: list[str] = []
+    try:
+        # 3. Number, issuer, date: drawn once, kept on every regeneration.
+        _assign_identity(report)
+
+        # 4. Render the PDF and its Excel twin from the same numbers.
+        html, board = monthly_report_html(report=report)
+        rendered = render_pdf(html)
+        with translation.override(REPORT_LANGUAGE):
+            workbook = dashboard_workbook(board)
+
+        # 5. New files under fresh names; the old ones are still what the row names.
+        suffix = token.hex[:12]
+        new_files.append(
+            _write_atomically(report_file_name(report, "pdf", suffix), rendered.content)
+        )
+        new_files.append(_write_atomically(report_file_name(report, "xlsx", suffix), workbook))
+
+        # 6. Swap: point the row at the new files, if the claim is still ours.
+        old_files = (report.pdf.name, report.xlsx.name)
+        with transaction.atomic():
+            swapped = mine.update(
+                pdf=new_files[0],
+                xlsx=new_files[1],
+                sha256=hashlib.sha256(rendered.content).hexdigest(),
+                pdf_size=len(rendered.content),
+                pages=rendered.pages,
+                status=ReportStatus.READY,
+                generated_at=timezone.now(),
+                error="",
+                claim_token=None,
+            )
+    except Exception as exc:
+        mine.update(
+            status=ReportStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:4000],
+            claim_token=None,
+        )
+        _delete_files(*new_files)
+        report.refresh_from_db()
+        raise
+
+    if not swapped:
+        # A stale-claim takeover happened meanwhile: the other worker's files win.
+        _delete_files(*new_files)
+    else:
+        # 7. The old files go once the swap is committed (nothing names them any more).
+        stale = [name for name in old_files if name and name not in new_files]
+        transaction.on_commit(lambda: _delete_files(*stale))
+    report.refresh_from_db()
+    return report
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def monthly_report_recipients(*, report: MonthlyReport) -> list[str]:
+    """Who receives the report: the active leaders and monitors of the plan's province
+    (memberships in the tree of the plan's issuing agency) with an e-mail address, the
+    managers of the scope agency for a scoped report, and REPORT_RECIPIENTS."""
+    root = report.plan.issuing_agency.path.split("/")[1]
+    memberships = Membership.objects.filter(
+        role__in=[Role.LEADER, Role.MONITOR], agency__path__startswith=f"/{root}/"
+    )
+    if report.scope_id:
+        memberships = memberships | Membership.objects.filter(
+            role=Role.MANAGER, agency=report.scope_id
+        )
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, memberships__in=memberships)
+        .exclude(email="")
+        .distinct()
+        .order_by("email")
+    )
+    addresses: dict[str, str] = {}
+    for address in [*users.values_list("email", flat=True), *settings.REPORT_RECIPIENTS]:
+        addresses.setdefault(address.strip().lower(), address.strip())
+    return list(addresses.values())
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def monthly_report_message(
+    *, report: MonthlyReport, recipients: list[str]
+) -> EmailMultiAlternatives:
+    """The e-mail: Vietnamese subject and body (text and HTML), the PDF attached."""
+    try:
+        archive_url = _absolute(reverse("report-archive:list"))
+    except NoReverseMatch:
+        archive_url = settings.SITE_URL
+    issuer = report.issuer
+    context = {
+        "report": report,
+        "plan": report.plan,
+        "issuer": issuer,
+        "scope": report.scope,
+        "month": period_label(report.period),
+        "number": document_number(report.number, issuer.doc_code if issuer else ""),
+        "issued_on": report.issued_on,
+        "pages": report.pages,
+        "archive_url": archive_url,
+        "site_url": settings.SITE_URL,
+    }
+    with translation.override(REPORT_LANGUAGE):
+        subject = render_to_string("emails/monthly_report_subject.txt", context)
+        text = render_to_string("emails/monthly_report.txt", context)
+        html = render_to_string("emails/monthly_report.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+    )
+    message.attach_alternative(html, "text/html")
+    with report.pdf.open("rb") as pdf:
+        message.attach(report_download_name(report, "pdf"), pdf.read(), "application/pdf")
+    return message
+
+
+def monthly_report_send(*, report: MonthlyReport) -> bool:
+    """E-mail a ready report to its recipients, once; return whether a mail went out.
+
+    Safe to run twice and concurrently: the sending is claimed with a conditional update
+    and recorded on the row (`emailed_at`, `emailed_to`); a sent report is never sent
+    again (a stale claim, from a worker that died while sending, may be taken over). With
+    no recipient, nothing is sent and nothing is recorded. A mail error puts the claim
+    back and is raised, for the task's retry.
+    """
+    now = timezone.now()
+    claimable = Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=_stale_before(now))
+    claimed = MonthlyReport.objects.filter(
+        claimable, pk=report.pk, status=ReportStatus.READY, emailed_at__isnull=True
+    ).update(email_claimed_at=now)
+    if not claimed:
+        report.refresh_from_db()
+        return False
+    report.refresh_from_db()
+    mine = MonthlyReport.objects.filter(pk=report.pk, email_claimed_at=now)
+
+    recipients = monthly_report_recipients(report=report)
+    if not recipients:
+        logger.warning("monthly report %s has no recipient with an e-mail address", report.pk)
+        mine.update(email_claimed_at=None)
+        report.refresh_from_db()
+        return False
+    try:
+        monthly_report_message(report=report, recipients=recipients).send()
+    except Exception as exc:
+        mine.update(email_claimed_at=None, email_error=f"{type(exc).__name__}: {exc}"[:4000])
+        raise
+    mine.update(emailed_at=timezone.now(), emailed_to=", ".join(recipients), email_error="")
+    report.refresh_from_db()
+    return True
+
+
+def monthly_report_request(*, report: MonthlyReport) -> MonthlyReport:
+    """Ask for a report to be regenerated in the background (archive page and API): the
+    Celery task is sent after the commit; the current files stay served until the new ones
+    replace them."""
+    from reports.tasks import monthly_report_regenerate_task as regenerate_task
+
+    transaction.on_commit(lambda: regenerate_task.delay(report.pk))
+    return report
+
+
+def monthly_report_create(
+    *, plan: Plan, period: datetime.date, scope: Agency | None = None
+) -> tuple[MonthlyReport, bool]:
+    """Create the row of a report not generated yet and ask for its generation (archive
+    page and API); an existing report is only regenerated. Returns (report, created)."""
+    monthly_report_check_period(plan=plan, period=period)
+    report, created = MonthlyReport.objects.get_or_create(plan=plan, period=period, scope=scope)
+    monthly_report_request(report=report)
+    return report, created

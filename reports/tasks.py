@@ -1,0 +1,91 @@
+"""Celery tasks of the monthly report: thin wrappers that take ids and ISO months and call
+one service each (reports/services.py has the exactly-once arguments).
+
+The beat entry (plan_tracker/celery.py, 06:00 on the 1st, Asia/Ho_Chi_Minh) runs
+`monthly_reports_run_task`, which fans out one `monthly_report_generate_task` per plan; each
+generates the plan's report of the previous month unless it is ready already, then enqueues
+its e-mail. A beat that fires twice generates and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from reports.services import TRANSIENT_ERRORS
+
+
+@shared_task(name="reports.monthly_reports_run")
+def monthly_reports_run_task(month: str | None = None) -> int:
+    """The monthly fan-out: one generation task per plan running in `month` ("YYYY-MM";
+    default: the month before today in the project's time zone). Returns how many."""
+    from reports.numbering import parse_month, plans_covering, previous_month
+
+    period = parse_month(month) if month else previous_month(timezone.localdate())
+    plan_ids = list(plans_covering(period).values_list("pk", flat=True))
+    for plan_id in plan_ids:
+        monthly_report_generate_task.delay(plan_id, period.isoformat())
+    return len(plan_ids)
+
+
+@shared_task(name="reports.monthly_report_generate")
+def monthly_report_generate_task(
+    plan_id: int, period: str, scope_id: int | None = None, send: bool = True
+) -> int | None:
+    """Generate one plan's report of one month unless it is ready already, then (with
+    `send`) enqueue its e-mail after the commit. Safe to run twice. Returns the report id
+    (None when the plan is gone)."""
+    from reports.models import ReportStatus
+    from reports.services import monthly_report_generate
+    from tasks_app.models import Agency, Plan
+
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        return None
+    scope = Agency.objects.get(pk=scope_id) if scope_id else None
+    report = monthly_report_generate(
+        plan=plan,
+        period=datetime.date.fromisoformat(period),
+        scope=scope,
+        only_missing=True,
+    )
+    if send and report.status == ReportStatus.READY and report.emailed_at is None:
+        transaction.on_commit(lambda: monthly_report_send_task.delay(report.pk))
+    return report.pk
+
+
+@shared_task(name="reports.monthly_report_regenerate")
+def monthly_report_regenerate_task(report_id: int) -> str | None:
+    """Regenerate a stored report (a monitor asked for it): same number, new files. Sends
+    no e-mail. Safe to run twice. Returns the new status (None when the row is gone)."""
+    from reports.models import MonthlyReport
+    from reports.services import monthly_report_generate
+
+    report = MonthlyReport.objects.select_related("plan", "scope").filter(pk=report_id).first()
+    if report is None:
+        return None
+    report = monthly_report_generate(plan=report.plan, period=report.period, scope=report.scope)
+    return report.status
+
+
+@shared_task(
+    name="reports.monthly_report_send",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=60,
+    retry_backoff_max=60 * 60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def monthly_report_send_task(report_id: int) -> bool:
+    """E-mail a ready report once. SMTP and connection errors are retried with backoff (at
+    most 6 times); any other error is a bug and is raised. Safe to run twice."""
+    from reports.models import MonthlyReport
+    from reports.services import monthly_report_send
+
+    report = MonthlyReport.objects.filter(pk=report_id).first()
+    if report is None:
+        return False
+    return monthly_report_send(report=report)
