@@ -1,4 +1,4 @@
-"""URL wiring: admin, staff pages, notifications, dashboard, report archive, REST API v1 and its docs."""
+"""URL wiring: admin, staff pages, notifications, dashboard, reports, REST API and docs."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
