@@ -263,6 +263,21 @@ class _DashboardView(APIView):
         return response
 
 
+def _head(board, filters) -> dict:
+    """What every dashboard answer starts with: its filters and when it was computed."""
+    return {"filters": _filters(filters), "computed_at": board.computed_at}
+
+
+def _categories(board, filters) -> dict:
+    """The category counts in total and per priority area, with the extensions granted."""
+    return {
+        "totals": _counts(board.totals, filters),
+        "extensions_granted": board.extensions_granted,
+        "extended_tasks": board.extended_tasks,
+        "areas": _areas(board),
+    }
+
+
 class DashboardView(_DashboardView):
     """Everything the dashboard shows at D: totals, areas, rankings, overdue (the oldest
     20), extensions granted and the monthly trend."""
@@ -277,12 +292,8 @@ class DashboardView(_DashboardView):
         board = dashboard_summary(user=request.user, filters=filters)
         return Response(
             {
-                "filters": _filters(filters),
-                "computed_at": board.computed_at,
-                "totals": _counts(board.totals, filters),
-                "extensions_granted": board.extensions_granted,
-                "extended_tasks": board.extended_tasks,
-                "areas": _areas(board),
+                **_head(board, filters),
+                **_categories(board, filters),
                 "rankings": _rankings(board),
                 "overdue": _overdue(board.overdue),
                 "trend": _trend(board.trend, filters),
@@ -301,16 +312,7 @@ class DashboardCategoriesView(_DashboardView):
     def get(self, request):
         filters = self.filters(request)
         board = dashboard_summary(user=request.user, filters=filters, with_trend=False)
-        return Response(
-            {
-                "filters": _filters(filters),
-                "computed_at": board.computed_at,
-                "totals": _counts(board.totals, filters),
-                "extensions_granted": board.extensions_granted,
-                "extended_tasks": board.extended_tasks,
-                "areas": _areas(board),
-            }
-        )
+        return Response({**_head(board, filters), **_categories(board, filters)})
 
 
 class DashboardAgenciesView(_DashboardView):
@@ -324,13 +326,7 @@ class DashboardAgenciesView(_DashboardView):
     def get(self, request):
         filters = self.filters(request)
         board = dashboard_summary(user=request.user, filters=filters, with_trend=False)
-        return Response(
-            {
-                "filters": _filters(filters),
-                "computed_at": board.computed_at,
-                "rankings": _rankings(board),
-            }
-        )
+        return Response({**_head(board, filters), "rankings": _rankings(board)})
 
 
 class DashboardOverdueView(_DashboardView):
