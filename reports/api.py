@@ -27,6 +27,7 @@ from reports.selectors import (
     dashboard_summary,
     dashboard_trend,
 )
+from tasks_app.api.serializers import CategoryCountsSerializer
 
 # --- Input (documentation of the query parameters; parsing is the form's) ---------------------
 
@@ -50,15 +51,9 @@ class DashboardQuerySerializer(serializers.Serializer):
 # --- Output ----------------------------------------------------------------------------------
 
 
-class CountsSerializer(serializers.Serializer):
-    completed_on_time = serializers.IntegerField()
-    completed_late = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    overdue = serializers.IntegerField()
-    not_started = serializers.IntegerField()
-    regular = serializers.IntegerField()
-    withdrawn = serializers.IntegerField(help_text="Listed apart; not in `total`.")
-    total = serializers.IntegerField(help_text="Leaf tasks counted: every category but withdrawn.")
+class CountsSerializer(CategoryCountsSerializer):
+    """The category counts of tasks_app's summary, with the dashboard's measures."""
+
     completed = serializers.IntegerField()
     not_completed = serializers.IntegerField()
     due = serializers.IntegerField(help_text="Tasks whose due date in force is on or before D.")

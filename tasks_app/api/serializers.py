@@ -526,24 +526,6 @@ def _evidence(files):
         raise serializers.ValidationError(error.messages) from error
 
 
-class StatusUpdateInputSerializer(serializers.Serializer):
-    version = VersionField()
-    state = serializers.ChoiceField(choices=TaskState.choices)
-    progress = serializers.IntegerField(help_text="Progress in percent, 0 to 100.")
-    kpi_actual = serializers.DecimalField(
-        max_digits=14, decimal_places=2, required=False, allow_null=True, default=None
-    )
-    completed_on = DateField(required=False, allow_null=True, default=None)
-    result = serializers.CharField(required=False, allow_blank=True, default="")
-    difficulties = serializers.CharField(required=False, allow_blank=True, default="")
-    proposals = serializers.CharField(required=False, allow_blank=True, default="")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    files = EvidenceFilesField()
-
-    def validate_files(self, files):
-        return _evidence(files)
-
-
 class ContributionInputSerializer(serializers.Serializer):
     result = serializers.CharField(required=False, allow_blank=True, default="")
     difficulties = serializers.CharField(required=False, allow_blank=True, default="")
@@ -552,6 +534,19 @@ class ContributionInputSerializer(serializers.Serializer):
 
     def validate_files(self, files):
         return _evidence(files)
+
+
+class StatusUpdateInputSerializer(ContributionInputSerializer):
+    """A progress report: the text and files of a contribution, plus the new state."""
+
+    version = VersionField()
+    state = serializers.ChoiceField(choices=TaskState.choices)
+    progress = serializers.IntegerField(help_text="Progress in percent, 0 to 100.")
+    kpi_actual = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True, default=None
+    )
+    completed_on = DateField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class ConfirmInputSerializer(serializers.Serializer):
