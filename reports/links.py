@@ -9,9 +9,7 @@ written here only, so that the page and the API link the same way:
   priority_area, level   the priority area; the administrative level of the lead agency
   agency                 the lead agency lies in this agency's subtree
   lead_agency            exactly this lead agency (ranking rows)
-  counted=1              only the tasks the report counts: not withdrawn (NOT READ YET by
-                         the task list: requested; until then a total's list also shows
-                         the withdrawn tasks)
+  counted=1              only the tasks the report counts: withdrawn tasks left out
   due_by=1               due date in force on or before as_of
   overdue_days           an ageing band of overdue tasks: 1-30, 31-90, 90+
 """

@@ -161,6 +161,7 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
     agency = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     lead_agency = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     due_by = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    counted = forms.BooleanField(required=False, widget=forms.HiddenInput)
     overdue_days = forms.ChoiceField(
         required=False,
         choices=[("", "")] + [(band, band) for band in OVERDUE_BANDS],
@@ -194,13 +195,14 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
             "lead_agency_id": data.get("lead_agency"),
             "due_by": bool(data.get("due_by")),
             "overdue_days": data.get("overdue_days") or "",
+            "counted": bool(data.get("counted")),
         }
 
     def from_dashboard(self) -> bool:
         """Whether the list shows the tasks behind a dashboard number."""
         filters = self.filters()
         keys = ("as_of", "plan_id", "leaves_only", "level_id", "agency_id", "lead_agency_id")
-        return any(filters[key] for key in (*keys, "due_by", "overdue_days"))
+        return any(filters[key] for key in (*keys, "due_by", "overdue_days", "counted"))
 
 
 # --- Progress report (lead agency) -----------------------------------------------------------

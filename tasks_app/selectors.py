@@ -95,6 +95,7 @@ def task_list_filtered(
     lead_agency_id: int | None = None,
     due_by: bool = False,
     overdue_days: str = "",
+    counted: bool = False,
 ) -> QuerySet[Task]:
     """The staff task list: `task_list_visible_to` narrowed by the list's filters and sorted
     by due date (regular tasks, which have none, last), then code. Filters only narrow the
@@ -105,7 +106,8 @@ def task_list_filtered(
     whose due dates are wanted. The other filters are those of the dashboard's links to the
     tasks behind a number (reports/links.py): the plan, leaf tasks only, the lead agency's
     level, the lead agency lying in an agency's subtree or being exactly one agency, the due
-    date in force on or before `as_of`, and an ageing band of days overdue at `as_of`.
+    date in force on or before `as_of`, an ageing band of days overdue at `as_of`, and
+    `counted` (only the tasks a report counts: withdrawn tasks left out, as in its totals).
     """
     from django.db.models import Exists, F, OuterRef
 
@@ -121,6 +123,8 @@ def task_list_filtered(
         tasks = tasks.filter(priority_area_id=priority_area_id)
     if category:
         tasks = tasks.filter(category=category)
+    if counted:
+        tasks = tasks.exclude(category=ReportCategory.WITHDRAWN)
     if due_month:
         tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
     if level_id:

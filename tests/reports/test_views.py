@@ -123,11 +123,6 @@ def test_each_number_matches_the_task_list_it_links_to(leader_client, as_of):
     assert _found(leader_client, expected) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the task list does not read `counted=1` yet (withdrawn tasks are out of the "
-    "totals): requested from the staff pages",
-)
 def test_total_and_due_links_leave_withdrawn_tasks_out(leader_client):
     board = leader_client.get(reverse("reports:dashboard"), {"as_of": "2022-12-31"}).context[
         "board"
