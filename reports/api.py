@@ -143,6 +143,11 @@ class OverdueTaskSerializer(serializers.Serializer):
 class TrendPointSerializer(serializers.Serializer):
     date = serializers.DateField()
     counts = CountsSerializer()
+    stored_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When this past point's counts were computed and stored; null when they "
+        "were counted for this answer.",
+    )
 
 
 class CategoriesResponseSerializer(serializers.Serializer):
@@ -224,6 +229,7 @@ def _trend(points, filters: DashboardFilters) -> list[dict]:
         {
             "date": p.date,
             "counts": _counts(p.counts, filters, as_of=p.date.isoformat()),
+            "stored_at": p.stored_at,
         }
         for p in points
     ]

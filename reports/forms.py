@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from plan_tracker.widgets import QuickSelect
 from reports.selectors import DashboardFilters, dashboard_plans
 from tasks_app.models import AdministrativeLevel, Agency, Plan, PriorityArea
 from tasks_app.permissions import agencies_visible_to
@@ -33,25 +34,32 @@ class DashboardFilterForm(forms.Form):
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
     )
     plan = forms.ModelChoiceField(
-        label=_("Plan"), queryset=Plan.objects.none(), required=False, empty_label=None
+        label=_("Plan"),
+        queryset=Plan.objects.none(),
+        required=False,
+        empty_label=None,
+        widget=QuickSelect,
     )
     level = forms.ModelChoiceField(
         label=_("Level"),
         queryset=AdministrativeLevel.objects.order_by("order", "code"),
         required=False,
         empty_label=_("All levels"),
+        widget=QuickSelect,
     )
     priority_area = forms.ModelChoiceField(
         label=_("Priority area"),
         queryset=PriorityArea.objects.none(),
         required=False,
         empty_label=_("All priority areas"),
+        widget=QuickSelect,
     )
     agency = forms.ModelChoiceField(
         label=_("Agency (with its sub-units)"),
         queryset=Agency.objects.none(),
         required=False,
         empty_label=_("All agencies in my scope"),
+        widget=QuickSelect,
     )
 
     def __init__(self, data=None, *, user, **kwargs):

@@ -161,3 +161,58 @@ class MonthlyReport(models.Model):
     @property
     def has_xlsx(self) -> bool:
         return bool(self.xlsx)
+
+
+class TrendSnapshot(models.Model):
+    """The report categories of a plan's leaf tasks at the end of one past day, counted per
+    priority area and lead agency (TrendCount): the dashboard's trend reads these instead of
+    recomputing every month end from the whole history (reports/trend_store.py).
+
+    A past day's categories come from history that is only ever appended to now, so they
+    stay right unless the plan's tasks change shape (a task added with an earlier assignment
+    date, split, moved to another agency or area, its original due date edited) or history
+    is imported with earlier dates. `fingerprint` and `update_mark` record what the counts
+    were computed from; the trend ignores a snapshot that no longer matches.
+    """
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    computed_at = models.DateTimeField(_("computed at"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=400)
+    update_mark = models.BigIntegerField(_("last status update counted"), default=0)
+
+    class Meta:
+        verbose_name = _("trend snapshot")
+        verbose_name_plural = _("trend snapshots")
+        ordering = ["plan", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "day"], name="trend_snapshot_plan_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.day:%d/%m/%Y}"
+
+
+class TrendCount(models.Model):
+    """How many leaf tasks of one priority area and lead agency were in one category."""
+
+    snapshot = models.ForeignKey(TrendSnapshot, on_delete=models.CASCADE, related_name="counts")
+    priority_area = models.ForeignKey(
+        "tasks_app.PriorityArea", on_delete=models.CASCADE, related_name="+"
+    )
+    lead_agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=30)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "priority_area", "lead_agency", "category"],
+                name="trend_count_unique_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot}: {self.category} {self.n}"

@@ -11,17 +11,19 @@ roll up), without the roll-up subqueries.
 All counting is done by the database, in a constant number of queries whatever the
 amount of data:
 
-1. the grouped counts: one row per (priority area, lead agency, category, due by D or
-   not) with the task count and the KPI figures; the totals per area, per agency and for
-   the whole scope are sums of those rows (bounded by the reference data, not the tasks);
+1. the grouped counts: one row per (priority area, lead agency, category) with the task
+   count, how many are due by D and the KPI figures; the totals per area, per agency and
+   for the whole scope are sums of those rows (bounded by the reference data, not the
+   tasks);
 2. the ageing bands of the overdue tasks, grouped by their due date clamped to
    [D − 91, D + 1] (at most 93 rows);
 3. the oldest overdue tasks (a page of them);
 4. extensions granted by D;
 5. the monthly trend: the categories at every month end of the plan period up to D (at most
-   13 points, bounded by the plan period) — ONE query, a UNION ALL of one grouped count per
-   month end, so the database does one pass per point but there is one round trip (the page
-   loads it as a separate fragment);
+   13 points, bounded by the plan period): past month ends from stored counts while they
+   match what they were computed from (reports/trend_store.py, four small queries), the
+   other points in ONE query, a UNION ALL of one grouped count per point (the page loads
+   the trend as a separate fragment);
 6. the names of the areas, agencies and levels that appear — three small queries.
 
 Queries 2 and 3 first narrow the tasks with stored columns (`_overdue_candidates`).
@@ -44,12 +46,10 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from django.db.models import (
-    BooleanField,
     Case,
     CharField,
     Count,
     DateField,
-    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
@@ -73,7 +73,7 @@ from tasks_app.models import (
     StatusUpdate,
     Task,
 )
-from tasks_app.permissions import tasks_visible_to
+from tasks_app.permissions import sees_everything, tasks_visible_to
 from tasks_app.querysets import end_of_day
 
 C = ReportCategory
@@ -247,6 +247,8 @@ class OverdueTask:
 class TrendPoint:
     date: datetime.date
     counts: Counts
+    # When the point's counts were stored (reports/trend_store.py); None: counted live.
+    stored_at: datetime.datetime | None = None
 
 
 @dataclass
@@ -337,11 +339,14 @@ def _categorised(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet[Task]:
     return tasks.filter(assigned_on__lte=as_of).with_own_category(as_of)
 
 
-def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[dict]:
-    """One row per (priority area, lead agency, category, due by D or not) with counts.
+def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[tuple]:
+    """One row per (priority area, lead agency, category) with the task count, how many
+    are due by D, and the KPI figures: (area id, agency id, category, n, due, KPI tasks,
+    KPI met, Σ KPI ratio).
 
     The group keys are computed once per task; the number of rows is bounded by the
-    reference data (areas × agencies × 7 categories × 2), not by the number of tasks.
+    reference data (areas × agencies × 7 categories), not by the number of tasks. Tuples,
+    not dicts: a plan has thousands of these rows.
     """
     # Withdrawn rows' KPI figures are dropped in `_add_row`: filtering on the category here
     # would make the database evaluate it a second time per task.
@@ -354,14 +359,13 @@ def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[dict]:
         Value(1.0),
         output_field=FloatField(),
     )
-    # One comparison: `due_at` appears once in the SQL (NULL for a regular task).
-    is_due = ExpressionWrapper(Q(due_at__lte=as_of), output_field=BooleanField())
     return list(
         _categorised(tasks, as_of)
-        .annotate(is_due=is_due, kpi_at=_kpi_actual_at(as_of))
-        .values("priority_area_id", "lead_agency_id", "own_category", "is_due")
+        .annotate(kpi_at=_kpi_actual_at(as_of))
+        .values_list("priority_area_id", "lead_agency_id", "own_category")
         .annotate(
             n=Count("pk"),
+            due=Count("pk", filter=Q(due_at__lte=as_of)),
             kpi_tasks=Count("pk", filter=has_kpi),
             kpi_met=Count("pk", filter=has_kpi & Q(kpi_at__gte=F("kpi_target"))),
             kpi_ratio_sum=Sum(Case(When(has_kpi, then=ratio))),
@@ -370,19 +374,19 @@ def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[dict]:
     )
 
 
-def _add_row(counts: Counts, row: dict) -> None:
+def _add_row(counts: Counts, category: str, n: int, due: int, kpi: tuple) -> None:
     """Add one grouped row to a slice's counts (plain integer additions)."""
-    category, n = row["own_category"], row["n"]
     setattr(counts, category, getattr(counts, category) + n)
     if category == C.WITHDRAWN:
         return
-    if row["is_due"]:
-        counts.due += n
-        if category == C.COMPLETED_ON_TIME:
-            counts.due_on_time += n
-    counts.kpi_tasks += row["kpi_tasks"] or 0
-    counts.kpi_met += row["kpi_met"] or 0
-    counts.kpi_ratio_sum += float(row["kpi_ratio_sum"] or 0)
+    counts.due += due
+    if category == C.COMPLETED_ON_TIME:
+        counts.due_on_time += due
+    kpi_tasks, kpi_met, kpi_ratio_sum = kpi
+    if kpi_tasks:
+        counts.kpi_tasks += kpi_tasks
+        counts.kpi_met += kpi_met or 0
+        counts.kpi_ratio_sum += float(kpi_ratio_sum or 0)
 
 
 def _overdue_candidates(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet[Task]:
@@ -441,32 +445,69 @@ def month_ends(plan: Plan, as_of: datetime.date) -> list[datetime.date]:
 
 
 def dashboard_trend(
-    *, user, filters: DashboardFilters, tasks: QuerySet[Task] | None = None
+    *,
+    user,
+    filters: DashboardFilters,
+    tasks: QuerySet[Task] | None = None,
+    last: int | None = None,
+    known: dict[datetime.date, Counts] | None = None,
 ) -> list[TrendPoint]:
-    """The categories at each month end of the plan period up to D (and at D).
+    """The categories at each month end of the plan period up to D (and at D); with
+    `last`, only the last so many points (the monthly report shows a window); `known`
+    gives the counts of points already counted with the same scope and filters (the
+    dashboard's totals at D).
 
-    One query: a UNION ALL of one grouped count per point. The database computes the
-    category of every task once per point (one pass per month, at most 13), which is the
-    price of counting from history; there is still one round trip.
+    Past month ends come from the stored counts (reports/trend_store.py) when the user sees
+    the whole plan and the snapshot still matches what it was computed from. The other
+    points are counted live in one query, a UNION ALL of one grouped count per point: the
+    database computes the category of every task once per point (one pass over the
+    history per past month end), with one round trip.
     """
+    from reports import trend_store
+
     points = month_ends(filters.plan, filters.as_of)
+    if last is not None:
+        points = points[-last:] if last > 0 else []
     if not points:
         return []
-    if tasks is None:
-        tasks = scoped_leaf_tasks(user=user, filters=filters)
-    parts = [
-        _categorised(tasks, day)
-        .annotate(point=Value(day.isoformat(), output_field=CharField()))
-        .values("point", "own_category")
-        .annotate(n=Count("pk"))
-        .order_by()
-        for day in points
+    stored: dict[datetime.date, dict[str, int]] = {}
+    stored_at: dict[datetime.date, datetime.datetime] = {}
+    if sees_everything(user):
+        snapshots = trend_store.valid_snapshots(filters.plan, points)
+        stored = trend_store.stored_category_counts(
+            snapshots,
+            priority_area_id=filters.priority_area.pk if filters.priority_area else None,
+            level_id=filters.level.pk if filters.level else None,
+            agency_path=filters.agency.path if filters.agency else None,
+        )
+        stored_at = {snapshot.day: snapshot.computed_at for snapshot in snapshots}
+    by_point: dict[datetime.date, Counts] = {day: Counts() for day in points}
+    for day, counts in stored.items():
+        for category, n in counts.items():
+            setattr(by_point[day], category, n)
+    for day, counts in (known or {}).items():
+        if day in by_point and day not in stored:
+            for category, n in counts.category_counts().items():
+                setattr(by_point[day], category, n)
+    live = [day for day in points if day not in stored and day not in (known or {})]
+    if live:
+        if tasks is None:
+            tasks = scoped_leaf_tasks(user=user, filters=filters)
+        parts = [
+            _categorised(tasks, day)
+            .annotate(point=Value(day.isoformat(), output_field=CharField()))
+            .values("point", "own_category")
+            .annotate(n=Count("pk"))
+            .order_by()
+            for day in live
+        ]
+        query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for row in query:
+            day = datetime.date.fromisoformat(row["point"])
+            setattr(by_point[day], row["own_category"], row["n"])
+    return [
+        TrendPoint(date=day, counts=by_point[day], stored_at=stored_at.get(day)) for day in points
     ]
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    by_point: dict[str, Counts] = {day.isoformat(): Counts() for day in points}
-    for row in query:
-        setattr(by_point[row["point"]], row["own_category"], row["n"])
-    return [TrendPoint(date=day, counts=by_point[day.isoformat()]) for day in points]
 
 
 def dashboard_overdue(
@@ -539,13 +580,14 @@ def dashboard_summary(
     tasks = scoped_leaf_tasks(user=user, filters=filters)
     rows = _grouped_counts(tasks, filters.as_of)
 
-    totals = Counts()
     by_area: dict[int, Counts] = defaultdict(Counts)
     by_agency: dict[int, Counts] = defaultdict(Counts)
-    for row in rows:  # grouped rows: bounded by areas × agencies × categories × 2
-        _add_row(totals, row)
-        _add_row(by_area[row["priority_area_id"]], row)
-        _add_row(by_agency[row["lead_agency_id"]], row)
+    for area, agency, category, n, due, *kpi in rows:  # bounded by areas × agencies × 7
+        _add_row(by_area[area], category, n, due, kpi)
+        _add_row(by_agency[agency], category, n, due, kpi)
+    totals = Counts()
+    for counts in by_area.values():  # every task lies in exactly one area
+        totals.add(counts)
     ageing = _ageing(tasks, filters.as_of)
     totals.overdue_1_30 = ageing[BAND_1_30]
     totals.overdue_31_90 = ageing[BAND_31_90]
@@ -585,7 +627,11 @@ def dashboard_summary(
         overdue=dashboard_overdue(user=user, filters=filters, limit=overdue_limit, tasks=tasks),
         extensions_granted=extensions["granted"],
         extended_tasks=extensions["tasks"],
-        trend=dashboard_trend(user=user, filters=filters, tasks=tasks) if with_trend else [],
+        trend=(
+            dashboard_trend(user=user, filters=filters, tasks=tasks, known={filters.as_of: totals})
+            if with_trend
+            else []
+        ),
     )
 
 

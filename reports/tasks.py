@@ -89,3 +89,17 @@ def monthly_report_send_task(report_id: int) -> bool:
     if report is None:
         return False
     return monthly_report_send(report=report)
+
+
+@shared_task(name="reports.trend_snapshots_refresh")
+def trend_snapshots_refresh_task(plan_id: int | None = None) -> int:
+    """Store the dashboard trend's past month ends that are missing or out of date, for one
+    plan or every plan that has started (nightly beat). Safe to run twice. Returns how many
+    month ends were computed."""
+    from reports.trend_store import trend_snapshots_refresh
+    from tasks_app.models import Plan
+
+    plans = Plan.objects.filter(period_start__lt=timezone.localdate())
+    if plan_id is not None:
+        plans = plans.filter(pk=plan_id)
+    return sum(trend_snapshots_refresh(plan) for plan in plans.order_by("pk"))

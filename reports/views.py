@@ -98,7 +98,13 @@ def dashboard_trend_part(request: HttpRequest) -> HttpResponse:
     context = {"filters": filters, "categories": _categories(), "computed_at": timezone.now()}
     if filters is not None:
         trend = dashboard_trend(user=request.user, filters=filters)
-        context.update(trend=trend, trend_chart=mark_safe(charts.trend_chart(trend)))  # noqa: S308
+        stored = [point.stored_at for point in trend if point.stored_at is not None]
+        context.update(
+            trend=trend,
+            trend_chart=mark_safe(charts.trend_chart(trend)),  # noqa: S308
+            # Past month ends read from stored counts: say since when (trend_store.py).
+            trend_stored_at=min(stored) if stored else None,
+        )
     return _finish(render(request, "reports/partials/_trend.html", context))
 
 

@@ -1,0 +1,239 @@
+"""Stored month-end counts of the dashboard trend (reports/trend_store.py): the trend reads
+them only while they match what they were computed from, so a stored number never differs
+from what the history gives."""
+
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from plan_tracker.celery import app
+from reports.models import TrendCount, TrendSnapshot
+from reports.selectors import dashboard_trend
+from reports.tasks import trend_snapshots_refresh_task
+from reports.trend_store import trend_days, trend_snapshots_refresh
+from tasks_app import services
+from tasks_app.choices import ReportCategory, TaskState
+from tasks_app.models import AdministrativeLevel, Agency, Task
+
+pytestmark = pytest.mark.django_db
+
+END_OF_YEAR = datetime.date(2022, 12, 31)
+
+
+def _counts(trend) -> list[tuple[datetime.date, dict[str, int]]]:
+    return [(point.date, point.counts.category_counts()) for point in trend]
+
+
+def _filters_to_check(at, demo_plan):
+    district = AdministrativeLevel.objects.get(code="district")
+    haihau = Agency.objects.get(code="UBND_HAIHAU")
+    return [
+        at(END_OF_YEAR),
+        at(datetime.date(2022, 6, 30)),
+        at(END_OF_YEAR, level=district),
+        at(END_OF_YEAR, priority_area=demo_plan.priority_areas.order_by("order")[1]),
+        at(END_OF_YEAR, agency=haihau),
+    ]
+
+
+@pytest.fixture
+def leader(demo_user):
+    return demo_user("lanhdao")
+
+
+@pytest.fixture
+def stored(demo_plan):
+    """The month ends of 2022 stored, as after the nightly job."""
+    assert trend_snapshots_refresh(demo_plan) == 12
+    return demo_plan
+
+
+def test_stored_counts_give_the_trend_of_the_history_for_every_filter(
+    leader, at, demo_plan, django_assert_max_num_queries
+):
+    filters = _filters_to_check(at, demo_plan)
+    live = [_counts(dashboard_trend(user=leader, filters=f)) for f in filters]
+    assert all(p.stored_at is None for p in dashboard_trend(user=leader, filters=filters[0]))
+
+    trend_snapshots_refresh(demo_plan)
+
+    for one, expected in zip(filters, live, strict=True):
+        with django_assert_max_num_queries(8):
+            trend = dashboard_trend(user=leader, filters=one)
+        assert all(point.stored_at is not None for point in trend)
+        assert _counts(trend) == expected
+    # The numbers are not trivial: the year ends with tasks in most categories.
+    year_end = dict(live[0][-1][1])
+    assert year_end[ReportCategory.COMPLETED_ON_TIME] > 0
+    assert year_end[ReportCategory.OVERDUE] > 0
+
+
+def test_refresh_stores_each_month_end_once(stored):
+    snapshots = {s.day: (s.pk, s.computed_at) for s in TrendSnapshot.objects.filter(plan=stored)}
+    assert sorted(snapshots) == trend_days(stored)
+    rows = TrendCount.objects.count()
+
+    assert trend_snapshots_refresh(stored) == 0
+    assert trend_snapshots_refresh_task(stored.pk) == 0
+
+    again = {s.day: (s.pk, s.computed_at) for s in TrendSnapshot.objects.filter(plan=stored)}
+    assert again == snapshots
+    assert TrendCount.objects.count() == rows
+
+
+def _some_task(plan, **filters) -> Task:
+    return Task.objects.filter(plan=plan, children__isnull=True, **filters).order_by("code")[0]
+
+
+def _move_lead_agency(plan, leader):
+    task = _some_task(plan, assigned_on__lte=datetime.date(2022, 3, 1))
+    other = Agency.objects.exclude(pk=task.lead_agency_id).filter(level__code="district")[0]
+    Task.objects.filter(pk=task.pk).update(lead_agency=other)
+
+
+def _edit_original_due(plan, leader):
+    task = _some_task(plan, original_due__isnull=False, assigned_on__lte=datetime.date(2022, 3, 1))
+    Task.objects.filter(pk=task.pk).update(
+        original_due=task.original_due + datetime.timedelta(days=40)
+    )
+
+
+def _split(plan, leader):
+    task = _some_task(plan, parent__isnull=True, assigned_on__lte=datetime.date(2022, 3, 1))
+    communes = Agency.objects.filter(level__code="commune").order_by("code")[:2]
+    services.task_split(task=task, agencies=list(communes))
+
+
+def _import_a_past_update(plan, leader):
+    task = _some_task(plan, state=TaskState.IN_PROGRESS)
+    services.status_update_record(
+        task=task,
+        author=leader,
+        state=TaskState.IN_PROGRESS,
+        progress=min(task.progress + 5, 95),
+        recorded_at=datetime.datetime(2022, 5, 10, 9, tzinfo=datetime.UTC),
+    )
+
+
+def _approve_with_a_past_date(plan, leader):
+    task = _some_task(plan, state=TaskState.IN_PROGRESS, due__isnull=False)
+    extension = services.extension_request(
+        task=task,
+        requested_by=leader,
+        proposed_due=task.due + datetime.timedelta(days=60),
+        reason="Nhập lại hồ sơ gia hạn",
+        requested_at=datetime.datetime(2022, 4, 1, 9, tzinfo=datetime.UTC),
+    )
+    services.extension_approve(
+        extension=extension,
+        decided_by=leader,
+        decided_at=datetime.datetime(2022, 4, 2, 9, tzinfo=datetime.UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _move_lead_agency,
+        _edit_original_due,
+        _split,
+        _import_a_past_update,
+        _approve_with_a_past_date,
+    ],
+)
+def test_a_change_to_the_past_sets_the_stored_counts_aside(stored, leader, at, change):
+    filters = _filters_to_check(at, stored)
+    change(stored, leader)
+
+    trends = [dashboard_trend(user=leader, filters=f) for f in filters]
+    # The affected month ends are counted again from the history, not read from the store…
+    assert any(point.stored_at is None for point in trends[0][:-1])
+    # …and the answers are exactly the history's, as if nothing had been stored.
+    TrendSnapshot.objects.all().delete()
+    assert [_counts(t) for t in trends] == [
+        _counts(dashboard_trend(user=leader, filters=f)) for f in filters
+    ]
+    # The next refresh stores them again, and the trend reads them.
+    assert trend_snapshots_refresh(stored) == 12
+    assert all(p.stored_at for p in dashboard_trend(user=leader, filters=filters[0]))
+
+
+def test_todays_work_keeps_the_stored_month_ends(stored, leader, demo_user, at):
+    """A status update, an extension decided and a task assigned today change today, not
+    the past: the stored month ends stay in use."""
+    task = _some_task(stored, state=TaskState.IN_PROGRESS, due__isnull=False)
+    services.status_update_record(
+        task=task, author=demo_user("sotttt"), state=TaskState.IN_PROGRESS, progress=90
+    )
+    extension = services.extension_request(
+        task=task,
+        requested_by=demo_user("sotttt"),
+        proposed_due=timezone.localdate() + datetime.timedelta(days=30),
+        reason="Cần thêm thời gian",
+    )
+    services.extension_approve(extension=extension, decided_by=leader)
+    Task.objects.create(
+        plan=stored,
+        priority_area=task.priority_area,
+        code="CDS22-NEW",
+        title="Nhiệm vụ giao hôm nay",
+        lead_agency=task.lead_agency,
+        assigned_on=timezone.localdate(),
+        original_due=timezone.localdate() + datetime.timedelta(days=90),
+        due=timezone.localdate() + datetime.timedelta(days=90),
+        weight=Decimal("1"),
+    )
+
+    trend = dashboard_trend(user=leader, filters=at(END_OF_YEAR))
+    assert all(point.stored_at is not None for point in trend)
+    assert trend_snapshots_refresh(stored) == 0
+
+
+def test_a_manager_is_counted_from_the_history_within_the_subtree(stored, demo_user, at):
+    """Stored counts cover the whole plan: a district manager's trend (led or coordinated
+    in the district) never reads them."""
+    manager = demo_user("haihau")
+    trend = dashboard_trend(user=manager, filters=at(END_OF_YEAR))
+    assert all(point.stored_at is None for point in trend)
+    TrendSnapshot.objects.all().delete()
+    assert _counts(trend) == _counts(dashboard_trend(user=manager, filters=at(END_OF_YEAR)))
+    assert _counts(trend) != _counts(
+        dashboard_trend(user=demo_user("lanhdao"), filters=at(END_OF_YEAR))
+    )
+
+
+def test_the_trend_fragment_says_when_stored_points_were_computed(stored, client, leader):
+    client.force_login(leader)
+    response = client.get(reverse("reports:dashboard-trend"), {"as_of": "2022-12-31"})
+    page = response.content.decode()
+    assert 'id="trend-stored-at"' in page
+    assert "Các tháng trước theo số liệu tính lúc" in page
+
+
+def test_the_api_gives_when_each_point_was_stored(stored, client, leader):
+    client.force_login(leader)
+    answer = client.get(reverse("dashboard-api:trend"), {"as_of": "2022-12-31"}).json()
+    assert all(point["stored_at"] for point in answer["points"])
+
+
+def test_nightly_job_is_scheduled_after_midnight():
+    entry = app.conf.beat_schedule["trend-snapshots"]
+    assert entry["task"] == "reports.trend_snapshots_refresh"
+    assert entry["schedule"].hour == {0} and entry["schedule"].minute == {30}
+
+
+def test_store_trend_command(demo_plan):
+    out = io.StringIO()
+    call_command("store_trend", "--plan", demo_plan.code, stdout=out)
+    assert "31/12/2022" in out.getvalue()
+    assert TrendSnapshot.objects.filter(plan=demo_plan).count() == 12
+    out = io.StringIO()
+    call_command("store_trend", stdout=out)
+    assert "0" in out.getvalue().splitlines()[-1]
+    with pytest.raises(CommandError):
+        call_command("store_trend", "--plan", "NO-SUCH-PLAN", stdout=io.StringIO())
