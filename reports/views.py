@@ -9,6 +9,7 @@ An htmx request (the filter form) gets the dashboard body only; the monthly tren
 costs one pass over the tasks per month end, loads as its own fragment after the page.
 """
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -22,12 +23,49 @@ from django.views.decorators.http import require_GET
 from reports import charts
 from reports.excel import dashboard_workbook
 from reports.forms import DashboardFilterForm
-from reports.selectors import COUNTED_CATEGORIES, dashboard_summary, dashboard_trend
+from reports.selectors import (
+    COUNTED_CATEGORIES,
+    AgencyRow,
+    LevelRanking,
+    dashboard_summary,
+    dashboard_trend,
+)
 from tasks_app.choices import ReportCategory
 from tasks_app.permissions import sees_everything
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A level with more agencies than this (the communes: hundreds in a province, thousands in
+# the country) shows no chart, and its table lists the RANKING_ROWS_SHORT agencies with the
+# most overdue tasks until the reader asks for the whole ranking (`?ranking=all`).
 RANKING_CHART_MAX = 30
+RANKING_ROWS_SHORT = 15
+
+
+@dataclass
+class RankingTable:
+    ranking: LevelRanking
+    chart: str  # SVG, or "" for a level with too many agencies to read as bars
+    rows: list[AgencyRow]  # what the table lists
+
+    @property
+    def shortened(self) -> bool:
+        return len(self.rows) < len(self.ranking.agencies)
+
+
+def _ranking_tables(board, *, whole: bool) -> list[RankingTable]:
+    tables = []
+    for ranking in board.rankings:
+        agencies = ranking.agencies
+        small = len(agencies) <= RANKING_CHART_MAX
+        rows = agencies
+        if not small and not whole:
+            rows = sorted(
+                agencies,
+                key=lambda r: (-r.counts.overdue, r.counts.on_time_rate or 0, r.label),
+            )[:RANKING_ROWS_SHORT]
+        chart = mark_safe(charts.ranking_chart(ranking)) if small else ""  # noqa: S308
+        tables.append(RankingTable(ranking=ranking, chart=chart, rows=rows))
+    return tables
 
 
 def _frame_context(request: HttpRequest) -> dict:
@@ -70,17 +108,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             board=board,
             area_chart=mark_safe(charts.area_chart(board.areas, filters.as_of)),  # noqa: S308
-            # A chart beside each level's table, unless the level has too many agencies to
-            # read as bars (communes): the table alone then.
-            ranking_charts=[
-                (
-                    ranking,
-                    mark_safe(charts.ranking_chart(ranking))  # noqa: S308
-                    if len(ranking.agencies) <= RANKING_CHART_MAX
-                    else "",
-                )
-                for ranking in board.rankings
-            ],
+            ranking_tables=_ranking_tables(board, whole=request.GET.get("ranking") == "all"),
         )
     if request.htmx and not request.htmx.history_restore_request:
         return _finish(render(request, "reports/partials/_dashboard_body.html", context))

@@ -132,3 +132,32 @@ def test_total_and_due_links_leave_withdrawn_tasks_out(leader_client):
         tasks_url(board.filters, counted=1, due_by=1): board.totals.due,  # 60
     }
     assert _found(leader_client, expected) == expected
+
+
+def test_a_long_level_lists_its_most_overdue_agencies_and_the_whole_ranking_on_request(
+    leader_client, monkeypatch
+):
+    """A level with many agencies (the communes) lists those with the most overdue tasks;
+    one link shows the whole ranking."""
+    from reports import views
+
+    monkeypatch.setattr(views, "RANKING_CHART_MAX", 3)
+    monkeypatch.setattr(views, "RANKING_ROWS_SHORT", 2)
+    params = {"as_of": "2022-12-31"}
+    response = leader_client.get(reverse("reports:dashboard"), params)
+    board, tables = response.context["board"], response.context["ranking_tables"]
+    long = [table for table in tables if len(table.ranking.agencies) > 3]
+    assert long, "the demo plan has a level with more than three agencies"
+    for table in long:
+        overdue = sorted((row.counts.overdue for row in table.ranking.agencies), reverse=True)
+        assert [row.counts.overdue for row in table.rows] == overdue[:2]
+        assert table.shortened and table.chart == ""
+    assert board.most_overdue_agency in [row for table in tables for row in table.rows]
+    html = response.content.decode()
+    assert html.count("data-ranking-shortened") == len(long)
+    assert "ranking=all" in html
+
+    whole = leader_client.get(reverse("reports:dashboard"), {**params, "ranking": "all"})
+    for table in whole.context["ranking_tables"]:
+        assert table.rows == table.ranking.agencies and not table.shortened
+    assert "data-ranking-shortened" not in whole.content.decode()
