@@ -310,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             "Python peak is tracemalloc's during the generation only, in a separate run that "
             "is not timed (tracing slows Python down several times).",
             "The same report is regenerated each run (same number, files replaced).",
+            "The PDF's appendix lists the 500 tasks that most need attention (overdue first; "
+            "reports.services.PDF_APPENDIX_MAX_ROWS) and says so; the Excel twin lists all "
+            "of them. The whole appendix (1,990 rows, about 9 ms each in WeasyPrint) took "
+            "25.8 s and 120 pages (earlier runs below).",
         ],
     }
     json_path, md_path = write_results(run, args.name)

@@ -1,7 +1,9 @@
 """The dashboard's numbers as an Excel workbook (openpyxl), the twin of the page and the PDF.
 
-`dashboard_workbook(board)` takes the selectors' `Dashboard` and returns the .xlsx bytes:
-one sheet per section (summary, priority areas, agencies by level, overdue tasks, trend).
+`dashboard_workbook(board, tasks=…)` takes the selectors' `Dashboard` and returns the .xlsx
+bytes: one sheet per section (summary, priority areas, agencies by level, overdue tasks,
+trend) and, for the monthly report, every task with its state (the PDF's appendix may list
+only part of them).
 Headers are translated (Vietnamese by default); numbers are numbers, rates are formatted
 as percentages, dates as dd/mm/yyyy, so the sheet can be recalculated and filtered.
 """
@@ -9,6 +11,7 @@ as percentages, dates as dd/mm/yyyy, so the sheet can be recalculated and filter
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,8 +100,9 @@ def _title(sheet, board: Dashboard, text: str) -> int:
     return 6
 
 
-def dashboard_workbook(board: Dashboard) -> bytes:
-    """The workbook of one dashboard (same filters, same numbers as the page)."""
+def dashboard_workbook(board: Dashboard, tasks: Sequence | None = None) -> bytes:
+    """The workbook of one dashboard (same filters, same numbers as the page); with `tasks`
+    (the monthly report's task lines, reports.services.ListedTask), a sheet listing them."""
     book = Workbook()
 
     # 1. Summary: the totals, one figure per line.
@@ -202,6 +206,46 @@ def dashboard_workbook(board: Dashboard) -> bytes:
         )
         sheet.cell(row=sheet.max_row, column=1).number_format = DATE_FORMAT
     _widths(sheet, {1: 14})
+
+    # 6. Every task (monthly report): what the PDF's appendix lists, in full.
+    if tasks is not None:
+        sheet = book.create_sheet(_("Tasks")[:31])
+        row = _title(sheet, board, _("Tasks and their progress"))
+        _header(
+            sheet,
+            row,
+            [
+                _("No."),
+                _("Priority area"),
+                _("Code"),
+                _("Task"),
+                _("Lead agency"),
+                _("Due date in force"),
+                _("Original due date"),
+                _("Status"),
+                _("Completed on"),
+                _("Progress (%)"),
+            ],
+        )
+        for number, task in enumerate(tasks, start=1):
+            sheet.append(
+                [
+                    number,
+                    task.priority_area,
+                    task.code,
+                    task.title,
+                    task.lead_agency,
+                    task.due,
+                    task.original_due,
+                    task.category_label,
+                    task.completed_on,
+                    task.progress,
+                ]
+            )
+        for r in range(row + 1, sheet.max_row + 1):
+            for column in (6, 7, 9):
+                sheet.cell(row=r, column=column).number_format = DATE_FORMAT
+        _widths(sheet, {1: 6, 2: 30, 3: 14, 4: 60, 5: 30, 8: 22})
 
     buffer = io.BytesIO()
     book.save(buffer)

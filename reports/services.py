@@ -90,8 +90,29 @@ PDF_TEMPLATE = "reports/pdf/monthly.html"
 BODY_LEVEL_MAX_AGENCIES = 30
 # The body lists at most this many overdue tasks (oldest first), tasks due next month
 # (soonest first) and difficulties or proposals (grouped by text): a report is read by
-# people; the appendix and the Excel twin have every task.
+# people; the appendix lists the others (up to PDF_APPENDIX_MAX_ROWS tasks) and the Excel
+# twin every task.
 BODY_LIST_LIMIT = 20
+# The PDF's appendix lists at most this many tasks: those that need attention first (see
+# `pdf_appendix`); the Excel twin lists every task. WeasyPrint lays out about 110 table rows
+# a second on this machine: 500 rows keep a report of a whole province near 10 s and 25
+# landscape pages of appendix; the 2,000 tasks of a large plan would take 100 pages and 20 s.
+PDF_APPENDIX_MAX_ROWS = 500
+# The order in which tasks earn a place in a shortened appendix.
+_APPENDIX_PRIORITY = {
+    category: rank
+    for rank, category in enumerate(
+        (
+            ReportCategory.OVERDUE,
+            ReportCategory.COMPLETED_LATE,
+            ReportCategory.IN_PROGRESS,
+            ReportCategory.NOT_STARTED,
+            ReportCategory.REGULAR,
+            ReportCategory.COMPLETED_ON_TIME,
+            ReportCategory.WITHDRAWN,
+        )
+    )
+}
 # The trend chart shows the last month ends up to D (the dashboard's trend selector, on a
 # window of the plan period): a pass over the tasks' history per point.
 TREND_POINTS = 6
@@ -239,6 +260,32 @@ def report_appendix(*, filters: DashboardFilters) -> list[dict]:
             )
         groups[-1]["rows"].append(row)
     return groups
+
+
+def pdf_appendix(groups: list[dict], limit: int | None = None) -> list[dict]:
+    """The appendix groups the PDF lists: all of them up to `limit` tasks; beyond, the
+    `limit` tasks that most need attention (overdue, completed late, in progress, not
+    started, then the others; within a category the earliest due first), still grouped by
+    priority area in code order. Groups left empty are dropped and renumbered."""
+    limit = PDF_APPENDIX_MAX_ROWS if limit is None else limit
+    rows = [row for group in groups for row in group["rows"]]
+    if len(rows) <= limit:
+        return groups
+    ranked = sorted(
+        rows,
+        key=lambda row: (
+            _APPENDIX_PRIORITY.get(row.category, len(_APPENDIX_PRIORITY)),
+            row.due or datetime.date.max,
+            row.code,
+        ),
+    )
+    kept = {id(row) for row in ranked[:limit]}
+    shown = []
+    for group in groups:
+        group_rows = [row for row in group["rows"] if id(row) in kept]
+        if group_rows:
+            shown.append({**group, "roman": roman(len(shown) + 1), "rows": group_rows})
+    return shown
 
 
 def report_coming_deadlines(
@@ -528,19 +575,33 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "coming": coming,
         "coming_total": coming_total,
         "coming_more": max(coming_total - len(coming), 0),
-        "appendix": report_appendix(filters=filters),
+        **_appendix_context(report_appendix(filters=filters)),
         "signature": _signature(issuer),
         "distribution": _distribution(issuer, as_of, report.scope),
         "categories": [(code, ReportCategory(code).label) for code in ReportCategory.values],
     }
 
 
-def monthly_report_html(*, report: MonthlyReport) -> tuple[str, Dashboard]:
-    """The report's HTML (in Vietnamese) and the dashboard numbers it shows."""
+def _appendix_context(groups: list[dict]) -> dict:
+    tasks = [row for group in groups for row in group["rows"]]
+    shown = pdf_appendix(groups)
+    shown_count = sum(len(group["rows"]) for group in shown)
+    return {
+        "appendix": shown,
+        "appendix_shown": shown_count,
+        "appendix_total": len(tasks),
+        "appendix_complete": shown_count == len(tasks),
+        "tasks": tasks,  # every task, for the Excel twin
+    }
+
+
+def monthly_report_html(*, report: MonthlyReport) -> tuple[str, Dashboard, list[ListedTask]]:
+    """The report's HTML (in Vietnamese), the dashboard numbers it shows and every task
+    line (the PDF's appendix may show part of them; the Excel twin shows all)."""
     with translation.override(REPORT_LANGUAGE):
         context = monthly_report_context(report=report)
         html = render_to_string(PDF_TEMPLATE, context)
-    return html, context["board"]
+    return html, context["board"], context["tasks"]
 
 
 # --- Files --------------------------------------------------------------------------------------
@@ -675,10 +736,10 @@ def monthly_report_generate(
         _assign_identity(report)
 
         # 4. Render the PDF and its Excel twin from the same numbers.
-        html, board = monthly_report_html(report=report)
+        html, board, tasks = monthly_report_html(report=report)
         rendered = render_pdf(html)
         with translation.override(REPORT_LANGUAGE):
-            workbook = dashboard_workbook(board)
+            workbook = dashboard_workbook(board, tasks=tasks)
 
         # 5. New files under fresh names; the old ones are still what the row names.
         suffix = token.hex[:12]
