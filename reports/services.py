@@ -24,8 +24,6 @@ figures; the charts are the dashboard's (reports/charts.py, PDF variant).
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime
 import hashlib
 import logging
@@ -369,15 +367,8 @@ def _named(names: list[str], more: str) -> str:
 
 def report_trend(*, filters: DashboardFilters, points: int = TREND_POINTS):
     """The dashboard's trend (reports.selectors.dashboard_trend) over the last `points`
-    month ends up to D: the selector counts from the plan's start, so it is given the plan
-    with its start moved to the window's first month (an unsaved copy; the filter is on the
-    plan's id)."""
-    start = filters.as_of.replace(day=1)
-    for _point in range(points - 1):
-        start = (start - datetime.timedelta(days=1)).replace(day=1)
-    plan = copy.copy(filters.plan)
-    plan.period_start = max(plan.period_start, start)
-    return dashboard_trend(user=REPORT_READER, filters=dataclasses.replace(filters, plan=plan))
+    month ends up to D, stored month ends included."""
+    return dashboard_trend(user=REPORT_READER, filters=filters, last=points)
 
 
 def _overdue_rows(board: Dashboard) -> list[ListedTask]:
