@@ -250,6 +250,18 @@ def inprocess_list(fixtures: dict, database_url: str, explain_path: Path | None)
         )
         return list(rows)
 
+    def api_page():
+        from tasks_app.api.serializers import task_list_data
+
+        tasks = (
+            selectors.task_list_visible_to(user=user)
+            .filter(state__in=OPEN_STATES)
+            .order_by("due", "pk")
+        )
+        tasks.count()
+        rows = selectors.task_values_for_api(tasks)[:PAGE_SIZE]
+        return task_list_data(selectors.task_rows_with_coordination(rows))
+
     results = [
         measure_call(
             "list_open_by_due (selector, in process)",
@@ -257,7 +269,14 @@ def inprocess_list(fixtures: dict, database_url: str, explain_path: Path | None)
             repeat=3,
             description="task_list_visible_to(monitor) filtered to open states, 100 rows "
             "by due date, evaluated with its prefetch; no HTTP, no serializer",
-        )
+        ),
+        measure_call(
+            "list_open_by_due (API rows, in process)",
+            api_page,
+            repeat=5,
+            description="what the list view does without HTTP: count, 100 value rows by "
+            "due date, their coordinating agencies, and the JSON-ready dicts",
+        ),
     ]
     if explain_path is not None:
         rows = (
@@ -287,7 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--only", nargs="+", help="run only these scenarios")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=60,
+        help="DATABASE_CONN_MAX_AGE (default 60, the production default of settings.py)",
+    )
     parser.add_argument(
         "--pg-options",
         default="",
@@ -369,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
         notes=[
             *([f"WARNING: {busy}."] if busy else []),
             "Throttling stays on with rates far above the load (API_THROTTLE_USER=1000000/min).",
+            "Database connections persist (DATABASE_CONN_MAX_AGE=60 with health checks, the "
+            "production default since this run's revision); opening one cost 5-7 ms.",
+            "Task answers (list, detail, write results) are built from value rows, not "
+            "TaskSerializer's fields; the category expression is resolved once per date "
+            "and process; a write answers from one leaf-category row query (the full "
+            "roll-up only for parent tasks); memberships are read once per request.",
+            "Index task_state (tasks_app migration 0004): the list's count of open tasks is "
+            "an index-only scan, about 1.5 ms instead of a 9 ms sequential scan of 20,000 "
+            "rows. `parent IS NOT NULL` in the is-parent subquery lets PostgreSQL hash only "
+            "the tasks that have a parent: the page query went from about 12 to 5 ms.",
             "status_update writes: every run adds its updates to the data set; "
             "--regenerate starts again from the generated state.",
         ],

@@ -413,6 +413,9 @@ class Task(models.Model):
             models.Index(fields=["lead_agency", "due"], name="task_lead_due"),
             models.Index(fields=["plan", "priority_area"], name="task_plan_area"),
             models.Index(fields=["due"], name="task_due"),
+            # Counts of the API list filtered by state (the open tasks) as an index-only
+            # scan: 1.5 ms instead of 9 ms over 20,000 tasks (bench/results/api.md).
+            models.Index(fields=["state"], name="task_state"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["plan", "code"], name="task_code_unique_in_plan"),

@@ -16,23 +16,47 @@ from tasks_app.models import Agency, Membership, Task
 AGENCY_STAFF_ROLES = (Role.MANAGER, Role.OFFICER)
 
 
-def _roles(user) -> set[str]:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return set()
-    cached = getattr(user, "_plan_tracker_roles", None)
+def _memberships(user) -> list[tuple[str, int, str]]:
+    """The user's (role, agency id, agency path) triples, read once per user object: one
+    query answers every role and scope question of a request."""
+    cached = getattr(user, "_plan_tracker_memberships", None)
     if cached is None:
-        cached = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-        user._plan_tracker_roles = cached
+        cached = list(
+            Membership.objects.filter(user=user).values_list("role", "agency_id", "agency__path")
+        )
+        user._plan_tracker_memberships = cached
     return cached
 
 
-def _agency_ids(user, roles=None) -> set[int]:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+def _active(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def _roles(user) -> set[str]:
+    if not _active(user):
         return set()
-    memberships = Membership.objects.filter(user=user)
-    if roles is not None:
-        memberships = memberships.filter(role__in=roles)
-    return set(memberships.values_list("agency_id", flat=True))
+    return {role for role, _agency, _path in _memberships(user)}
+
+
+def _agency_ids(user, roles=None) -> set[int]:
+    if not _active(user):
+        return set()
+    return {agency for role, agency, _path in _memberships(user) if roles is None or role in roles}
+
+
+def _own_paths(user) -> list[str]:
+    """Paths of the user's own agencies (any role), each once; none for inactive users."""
+    if not _active(user):
+        return []
+    return sorted({path for _role, _agency, path in _memberships(user)})
+
+
+def _subtree(paths: list[str]) -> QuerySet[Agency]:
+    """The agencies at or below the given paths (Agency.objects.subtree_of by path)."""
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(path__startswith=path)
+    return Agency.objects.filter(condition)
 
 
 def is_monitor(user) -> bool:
@@ -54,10 +78,20 @@ def agencies_visible_to(user) -> QuerySet[Agency]:
     """The agencies whose tasks the user may read: the subtrees of the user's agencies."""
     if sees_everything(user):
         return Agency.objects.all()
-    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
-    if not own:
+    paths = _own_paths(user)
+    if not paths:
         return Agency.objects.none()
-    return Agency.objects.subtree_of(*own)
+    return _subtree(paths)
+
+
+def scope_key(user) -> tuple:
+    """Everything `tasks_visible_to(user, …)` depends on: ("all",) for monitors and
+    leaders, else the paths of the user's agencies (none: nothing is visible). Users with
+    equal keys have equal scopes, so selectors may reuse a scoped queryset built for one of
+    them; keep this in step with tasks_visible_to."""
+    if sees_everything(user):
+        return ("all",)
+    return ("paths", *_own_paths(user))
 
 
 def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[Task]:
@@ -66,12 +100,12 @@ def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[T
     queryset = Task.objects.all() if queryset is None else queryset
     if sees_everything(user):
         return queryset
-    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
-    if not own:
+    paths = _own_paths(user)
+    if not paths:
         return queryset.none()
     in_subtree = Q()
-    for agency in own:
-        in_subtree |= Q(path__startswith=agency.path)
+    for path in paths:
+        in_subtree |= Q(path__startswith=path)
     scope = Agency.objects.filter(in_subtree)
     # Exists rather than a join: a join on coordinating agencies would repeat rows.
     coordinated = Task.coordinating_agencies.through.objects.filter(
@@ -80,16 +114,23 @@ def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[T
     return queryset.filter(Q(lead_agency__in=scope) | Exists(coordinated))
 
 
+def _leads(user, lead_agency_id: int) -> bool:
+    return lead_agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
+
+
+def _coordinates(user, coordinating_ids: set[int]) -> bool:
+    return bool(coordinating_ids & _agency_ids(user, AGENCY_STAFF_ROLES))
+
+
 def can_report_progress(user, task: Task) -> bool:
     """Report progress, change the state, ask for an extension: staff of the lead agency
     itself (not of its parent: a district does not report for its communes)."""
-    return task.lead_agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
+    return _leads(user, task.lead_agency_id)
 
 
 def can_contribute(user, task: Task) -> bool:
     """Add a contribution: staff of a coordinating agency of the task."""
-    coordinating = set(task.coordinating_agencies.values_list("pk", flat=True))
-    return bool(coordinating & _agency_ids(user, AGENCY_STAFF_ROLES))
+    return _coordinates(user, set(task.coordinating_agencies.values_list("pk", flat=True)))
 
 
 def can_manage_tasks(user) -> bool:
@@ -107,6 +148,19 @@ def can_request_extension(user, task: Task) -> bool:
     return can_report_progress(user, task)
 
 
+def task_capabilities(user, *, lead_agency_id: int, coordinating_ids: set[int]) -> dict:
+    """What the user may do with one task, from its lead agency and the ids of its
+    coordinating agencies (already read): the predicates above, without a query."""
+    return {
+        "can_report_progress": _leads(user, lead_agency_id),
+        "can_contribute": _coordinates(user, coordinating_ids),
+        # can_request_extension is can_report_progress: the lead agency asks for time.
+        "can_request_extension": _leads(user, lead_agency_id),
+        "can_manage": can_manage_tasks(user),
+        "can_decide_extensions": can_decide_extension(user),
+    }
+
+
 # --- Staff pages (appended for the web UI) -----------------------------------------------------
 
 
@@ -114,11 +168,11 @@ def own_agency_subtree(user) -> QuerySet[Agency]:
     """The user's own agencies and everything below them, whatever the role: what "my
     agency" means for the led/coordinated filter of the task list. Unlike
     `agencies_visible_to`, monitors and leaders get their own agencies here, not all."""
-    # Inactive or anonymous users have no agencies (`_agency_ids` returns none).
-    own = list(Agency.objects.filter(pk__in=_agency_ids(user)))
-    if not own:
+    # Inactive or anonymous users have no agencies (`_own_paths` returns none).
+    paths = _own_paths(user)
+    if not paths:
         return Agency.objects.none()
-    return Agency.objects.subtree_of(*own)
+    return _subtree(paths)
 
 
 def contributing_agencies(user, task: Task) -> QuerySet[Agency]:

@@ -5,6 +5,7 @@ does not grow with the number of rows shown.
 """
 
 import datetime
+import functools
 from collections.abc import Sequence
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -20,8 +21,61 @@ from tasks_app.models import (
     StatusUpdate,
     Task,
 )
-from tasks_app.permissions import agencies_visible_to, tasks_visible_to
+from tasks_app.permissions import agencies_visible_to, scope_key, tasks_visible_to
 from tasks_app.search import search
+
+
+@functools.lru_cache(maxsize=16)
+def _tasks_with_category(as_of: datetime.date, day_not_over: bool) -> QuerySet[Task]:
+    # Never evaluated itself: callers get a clone (.all()), which shares the resolved
+    # expressions. `day_not_over` is part of the key because with_category builds another
+    # expression once the day is over (querysets.current_category_expression).
+    return Task.objects.with_category(as_of)
+
+
+def tasks_with_category(as_of: datetime.date) -> QuerySet[Task]:
+    """`Task.objects.with_category(as_of)`, built once per date and process.
+
+    Resolving the category expression took 7–10 ms of Python on every list, detail and
+    write answer (bench/results/api.md); a clone of a built queryset shares its resolved
+    expressions and costs almost nothing. The result is the same queryset."""
+    return _tasks_with_category(as_of, as_of >= timezone.localdate()).all()
+
+
+@functools.lru_cache(maxsize=16)
+def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> QuerySet[Task]:
+    from django.db.models import Exists, OuterRef
+
+    from tasks_app.querysets import own_category_expression
+
+    children = Task.objects.filter(parent=OuterRef("pk"), parent__isnull=False)
+    return Task.objects.annotate(
+        category=own_category_expression(as_of), is_parent=Exists(children)
+    )
+
+
+def _tasks_with_leaf_category_clone(as_of: datetime.date) -> QuerySet[Task]:
+    """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
+    leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
+    of children, PostgreSQL plans one task's query in a fraction of the time."""
+    return _tasks_with_leaf_category(as_of, as_of >= timezone.localdate()).all()
+
+
+_SCOPED: dict[tuple, QuerySet[Task]] = {}
+
+
+def _scoped(key: tuple, user, base) -> QuerySet[Task]:
+    """`tasks_visible_to(user, base())`, built once per `key` and scope
+    (permissions.scope_key) in this process, then cloned: resolving the scope's filter cost
+    a millisecond or two on every call. The key names the base; the scope key names
+    everything the filter depends on."""
+    key = (*key, scope_key(user))
+    scoped = _SCOPED.get(key)
+    if scoped is None:
+        if len(_SCOPED) >= 1024:  # many dates or scopes: start again rather than grow
+            _SCOPED.clear()
+        scoped = _SCOPED[key] = tasks_visible_to(user, base())
+    return scoped.all()
 
 
 def task_list_visible_to(
@@ -31,7 +85,8 @@ def task_list_visible_to(
     (default: today in Asia/Ho_Chi_Minh), with lead agency, plan and priority area joined
     and coordinating agencies prefetched."""
     as_of = as_of or timezone.localdate()
-    tasks = tasks_visible_to(user).with_category(as_of)
+    day_not_over = as_of >= timezone.localdate()
+    tasks = _scoped(("category", as_of, day_not_over), user, lambda: tasks_with_category(as_of))
     if query:
         tasks = search(tasks, query)
     return tasks.select_related(
@@ -227,10 +282,109 @@ def task_get_for_api(*, user, pk: int, as_of: datetime.date | None = None) -> Ta
     )
 
 
+# The columns of the API's task answers, read as values: building a model instance per task
+# and per related row, then walking DRF's fields, took most of a list's time.
+TASK_API_VALUES = (
+    "id",
+    "plan",
+    "priority_area",
+    "priority_area__code",
+    "priority_area__name",
+    "code",
+    "title",
+    "expected_output",
+    "lead_agency",
+    "lead_agency__code",
+    "lead_agency__name",
+    "lead_agency__short_name",
+    "parent",
+    "is_parent",
+    "assigned_on",
+    "original_due",
+    "due",
+    "state",
+    "progress",
+    "completed_on",
+    "result",
+    "category",
+    "kpi_target",
+    "kpi_unit",
+    "kpi_actual",
+    "weight",
+    "dti_index",
+    "needs_reassignment",
+    "version",
+    "created_at",
+    "updated_at",
+)
+TASK_CHILD_API_VALUES = (
+    "id",
+    "code",
+    "lead_agency",
+    "lead_agency__code",
+    "lead_agency__name",
+    "lead_agency__short_name",
+    "state",
+    "progress",
+    "due",
+    "version",
+)
+
+
+def task_values_for_api(tasks: QuerySet[Task]) -> QuerySet:
+    """The API's columns of tasks from `task_list_visible_to` (filtered and ordered as the
+    caller likes), as dictionaries; lazy, so a paginator can count and slice it. Complete
+    the rows with `task_rows_with_coordination`."""
+    return tasks.prefetch_related(None).values(*TASK_API_VALUES)
+
+
+def task_rows_with_coordination(rows) -> list[dict]:
+    """Give each task row its `coordinating_agencies` as (id, code, name, short_name)
+    tuples by code: one query, whatever the number of rows."""
+    rows = list(rows)
+    by_task: dict[int, list] = {row["id"]: [] for row in rows}
+    if by_task:
+        through = Task.coordinating_agencies.through.objects.filter(task_id__in=list(by_task))
+        for task_id, *agency in through.order_by("agency__code").values_list(
+            "task_id", "agency_id", "agency__code", "agency__name", "agency__short_name"
+        ):
+            by_task[task_id].append(tuple(agency))
+    for row in rows:
+        row["coordinating_agencies"] = by_task[row["id"]]
+    return rows
+
+
+def task_row_for_api(
+    *, user, pk, as_of: datetime.date | None = None, children: bool = False
+) -> dict:
+    """One visible task as an API row (see TASK_API_VALUES) with its coordinating
+    agencies and, with `children`, the children the user may see (`visible_children`, by
+    code; a child led by another district stays hidden). Raises Task.DoesNotExist when the
+    task is hidden from the user."""
+    as_of = as_of or timezone.localdate()
+    day_not_over = as_of >= timezone.localdate()
+    leaf = _scoped(
+        ("leaf rows", as_of, day_not_over),
+        user,
+        lambda: _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES),
+    )
+    row = leaf.filter(pk=pk).get()
+    if row["is_parent"]:  # the category rolls its children up: the whole expression
+        row = task_values_for_api(task_list_visible_to(user=user, as_of=as_of).filter(pk=pk)).get()
+    task_rows_with_coordination([row])
+    if children:
+        row["visible_children"] = list(
+            tasks_visible_to(user, Task.objects.filter(parent_id=row["id"]))
+            .order_by("code")
+            .values(*TASK_CHILD_API_VALUES)
+        )
+    return row
+
+
 def task_get_for_action(*, user, pk) -> Task:
     """A visible task about to be changed, without the report category (which is costly to
     build and which a write does not need). Raises Task.DoesNotExist when hidden."""
-    return tasks_visible_to(user).select_related("lead_agency").get(pk=pk)
+    return _scoped(("action",), user, lambda: Task.objects.select_related("lead_agency")).get(pk=pk)
 
 
 def status_update_list_for_task(*, task: Task) -> QuerySet[StatusUpdate]:

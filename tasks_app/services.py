@@ -287,8 +287,11 @@ def _mirror_latest_update(task: Task) -> None:
 
 
 def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> None:
+    """Store the files of a new update; `update.evidence.all()` then answers from them
+    (in creation order, the model's order) without reading them back."""
     from django.core.files.base import ContentFile
 
+    attached = []
     for upload in files:
         evidence = Evidence(
             update=update,
@@ -299,6 +302,12 @@ def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> N
         )
         evidence.file.save(upload.name, ContentFile(upload.content), save=False)
         evidence.save()
+        attached.append(evidence)
+    # What prefetch_related would store: the caller answers with the update's files.
+    known = Evidence.objects.filter(update=update)
+    known._result_cache = attached
+    known._prefetch_done = True
+    update._prefetched_objects_cache = {"evidence": known}
 
 
 def status_update_record(
@@ -367,7 +376,11 @@ def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
         recorded_on=timezone.localdate(recorded_at),
     )
     update = StatusUpdate(task=task, recorded_at=recorded_at, **fields)
-    update.full_clean()
+    # The task is the row locked above, the author and agency were loaded by the caller:
+    # checking that they exist would cost a query each. The model's check constraints
+    # (progress 0–100, a completed update has its date) are _validate_update's rules
+    # already, and PostgreSQL enforces them too.
+    update.full_clean(exclude=["task", "author", "agency"], validate_constraints=False)
     update.save()
     _attach_evidence(update, evidence)
     _mirror_latest_update(task)

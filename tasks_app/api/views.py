@@ -46,6 +46,23 @@ from tasks_app.views_files import evidence_file_response
 _NOT_FOUND = (ValueError, TypeError, OverflowError)
 
 
+class _CountedRows:
+    """What the paginator pages through: rows of `task_values_for_api`, counted on the
+    tasks alone (the joins of the rows' columns would only slow the count down)."""
+
+    def __init__(self, tasks, rows):
+        self.tasks, self.rows = tasks, rows
+
+    def count(self) -> int:
+        return self.tasks.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key):
+        return self.rows[key]
+
+
 class _ApiView:
     """Helpers shared by the views: input parsing and the `as_of` date."""
 
@@ -215,19 +232,34 @@ class TaskViewSet(
         self.check_object_permissions(self.request, task)
         return task
 
-    def _task_data(self, pk: int, serializer_class=s.TaskSerializer) -> dict:
-        task = selectors.task_get_for_api(user=self.request.user, pk=pk, as_of=self.as_of)
-        return serializer_class(task, context=self.get_serializer_context()).data
+    def _task_data(self, pk: int, detail: bool = False) -> dict:
+        """TaskSerializer's (with `detail`, TaskDetailSerializer's) output for one visible
+        task, built from value rows (serializers.task_data)."""
+        row = selectors.task_row_for_api(
+            user=self.request.user, pk=pk, as_of=self.as_of, children=detail
+        )
+        return s.task_detail_data(row, self.request.user) if detail else s.task_data(row)
 
     def _update_result(self, update, code=status.HTTP_201_CREATED) -> Response:
         """The update just recorded and the task as it is now (with its new version)."""
-        data = {"update": s.StatusUpdateSerializer(update).data}
+        data = {"update": s.status_update_data(update)}
         data["task"] = self._task_data(update.task_id)
         return Response(data, status=code)
 
+    def list(self, request, *args, **kwargs):
+        # TaskSerializer's output, page by page, from value rows: the count, the page and
+        # the page's coordinating agencies, one query each. (A docstring here would replace
+        # the class's in the schema's description of the operation.)
+        tasks = self.filter_queryset(self.get_queryset())
+        rows = selectors.task_values_for_api(tasks)
+        page = self.paginate_queryset(_CountedRows(tasks, rows))
+        rows = selectors.task_rows_with_coordination(rows if page is None else page)
+        data = s.task_list_data(rows)
+        return Response(data) if page is None else self.get_paginated_response(data)
+
     def retrieve(self, request, pk=None):
         try:
-            return Response(self._task_data(pk, s.TaskDetailSerializer))
+            return Response(self._task_data(pk, detail=True))
         except (Task.DoesNotExist, *_NOT_FOUND) as error:
             raise Http404 from error
 
@@ -271,13 +303,11 @@ class TaskViewSet(
         child_rows = selectors.task_list_visible_to(user=request.user, as_of=self.as_of).filter(
             pk__in=[child.pk for child in children]
         )
-        context = self.get_serializer_context()
+        child_rows = selectors.task_values_for_api(child_rows.order_by("code"))
         return Response(
             {
                 "task": self._task_data(task.pk),
-                "children": s.TaskSerializer(
-                    child_rows.order_by("code"), many=True, context=context
-                ).data,
+                "children": s.task_list_data(selectors.task_rows_with_coordination(child_rows)),
             },
             status=status.HTTP_201_CREATED,
         )
@@ -290,7 +320,7 @@ class TaskViewSet(
     def updates(self, request, pk=None):
         task = self._task()
         page = self.paginate_queryset(selectors.status_update_list_for_task(task=task))
-        return self.get_paginated_response(s.StatusUpdateSerializer(page, many=True).data)
+        return self.get_paginated_response(s.status_update_list_data(page))
 
     @extend_schema(
         summary="Report progress (lead agency), with evidence files",
