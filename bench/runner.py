@@ -99,7 +99,7 @@ class GunicornServer:
         database_url: str,
         workers: int = 2,
         port: int | None = None,
-        conn_max_age: int = 0,
+        conn_max_age: int = 60,
         extra_env: dict[str, str] | None = None,
         access_log: bool = False,
         startup_timeout: float = 60.0,

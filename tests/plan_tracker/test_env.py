@@ -115,6 +115,8 @@ print(json.dumps({
     "NAME": str(db["NAME"]),
     "HOST": db.get("HOST", ""),
     "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
+    "CACHE_BACKEND": s.CACHES["default"]["BACKEND"],
+    "CACHE_LOCATION": s.CACHES["default"].get("LOCATION", ""),
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
     "TRANSPORT_OPTIONS": getattr(s, "CELERY_BROKER_TRANSPORT_OPTIONS", None),
     "CELERY_TASK_ALWAYS_EAGER": s.CELERY_TASK_ALWAYS_EAGER,
@@ -296,3 +298,11 @@ def test_env_example_lists_every_variable_settings_read_with_a_comment():
 def test_env_example_holds_no_secret_key():
     text = (BASE_DIR / ".env.example").read_text("utf-8")
     assert re.search(r"^SECRET_KEY=\s*$", text, re.MULTILINE), "SECRET_KEY must be left empty"
+
+
+def test_the_api_counts_requests_per_process_unless_cache_url_names_redis():
+    alone = settings_with(SECRET_KEY="k" * 50)
+    assert alone["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    shared = settings_with(SECRET_KEY="k" * 50, CACHE_URL="redis://redis:6379/1")
+    assert shared["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert shared["CACHE_LOCATION"] == "redis://redis:6379/1"
