@@ -521,13 +521,15 @@ def dashboard_overdue(
     as_of = filters.as_of
     if tasks is None:
         tasks = scoped_leaf_tasks(user=user, filters=filters)
-    tasks = (
-        _overdue_candidates(tasks, as_of)
-        .select_related("lead_agency", "priority_area")
-        .order_by("due_at", "code")
-    )
+    # No join here: the planner cannot estimate how many tasks the category keeps and
+    # chose nested loops over the agencies (170 ms at 20,000 tasks instead of 10 ms). The
+    # names come from two look-ups by id.
+    tasks = _overdue_candidates(tasks, as_of).order_by("due_at", "code")
     if limit is not None:
         tasks = tasks[:limit]
+    tasks = list(tasks)
+    agencies = Agency.objects.in_bulk({task.lead_agency_id for task in tasks})
+    areas = PriorityArea.objects.only("name").in_bulk({task.priority_area_id for task in tasks})
     rows = []
     for task in tasks:
         days = (as_of - task.due_at).days
@@ -538,9 +540,9 @@ def dashboard_overdue(
                 code=task.code,
                 title=task.title,
                 lead_agency_id=task.lead_agency_id,
-                lead_agency=str(task.lead_agency),
+                lead_agency=str(agencies[task.lead_agency_id]),
                 priority_area_id=task.priority_area_id,
-                priority_area=task.priority_area.name,
+                priority_area=areas[task.priority_area_id].name,
                 due=task.due_at,
                 original_due=task.original_due,
                 days_overdue=days,
