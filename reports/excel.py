@@ -74,6 +74,12 @@ def _format_rates(sheet, column: int, first_row: int) -> None:
         sheet.cell(row=row, column=column).number_format = PERCENT_FORMAT
 
 
+def _format_dates(sheet, columns: tuple[int, ...], first_row: int) -> None:
+    for row in range(first_row, sheet.max_row + 1):
+        for column in columns:
+            sheet.cell(row=row, column=column).number_format = DATE_FORMAT
+
+
 def _widths(sheet, widths: dict[int, int], default: int = 14) -> None:
     for column in range(1, sheet.max_column + 1):
         sheet.column_dimensions[get_column_letter(column)].width = widths.get(column, default)
@@ -171,9 +177,7 @@ def dashboard_workbook(board: Dashboard, tasks: Sequence | None = None) -> bytes
                 task.progress,
             ]
         )
-    for r in range(row + 1, sheet.max_row + 1):
-        for column in (5, 6):
-            sheet.cell(row=r, column=column).number_format = DATE_FORMAT
+    _format_dates(sheet, (5, 6), row + 1)
     if board.totals.overdue > len(board.overdue):
         sheet.append([])
         sheet.append(
@@ -242,9 +246,7 @@ def dashboard_workbook(board: Dashboard, tasks: Sequence | None = None) -> bytes
                     task.progress,
                 ]
             )
-        for r in range(row + 1, sheet.max_row + 1):
-            for column in (6, 7, 9):
-                sheet.cell(row=r, column=column).number_format = DATE_FORMAT
+        _format_dates(sheet, (6, 7, 9), row + 1)
         _widths(sheet, {1: 6, 2: 30, 3: 14, 4: 60, 5: 30, 8: 22})
 
     buffer = io.BytesIO()

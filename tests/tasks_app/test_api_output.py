@@ -126,7 +126,7 @@ def test_the_detail_answers_what_task_detail_serializer_gives(plan, api_client, 
         assert response.json() == as_json(expected)
 
 
-def test_a_status_update_answers_the_task_as_task_serializer_gives_it(plan, api_client):
+def _haihau_and_a_task_in_progress():
     manager = user("haihau")
     task = (
         selectors.task_list_visible_to(user=manager)
@@ -134,6 +134,11 @@ def test_a_status_update_answers_the_task_as_task_serializer_gives_it(plan, api_
         .order_by("pk")
         .first()
     )
+    return manager, task
+
+
+def test_a_status_update_answers_the_task_as_task_serializer_gives_it(plan, api_client):
+    manager, task = _haihau_and_a_task_in_progress()
     response = api_client(manager).post(
         f"/api/v1/tasks/{task.pk}/updates/",
         {
@@ -174,13 +179,7 @@ def test_the_history_answers_what_status_update_serializer_gives(plan, api_clien
 
 
 def test_a_stale_status_update_still_answers_409_with_the_current_task(plan, api_client):
-    manager = user("haihau")
-    task = (
-        selectors.task_list_visible_to(user=manager)
-        .filter(lead_agency__code="UBND_HAIHAU", state=TaskState.IN_PROGRESS)
-        .order_by("pk")
-        .first()
-    )
+    manager, task = _haihau_and_a_task_in_progress()
     response = api_client(manager).post(
         f"/api/v1/tasks/{task.pk}/updates/",
         {"version": task.version - 1, "state": TaskState.IN_PROGRESS, "progress": 5},
