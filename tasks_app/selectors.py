@@ -355,19 +355,29 @@ def task_rows_with_coordination(rows) -> list[dict]:
 
 
 def task_row_for_api(
-    *, user, pk, as_of: datetime.date | None = None, children: bool = False
+    *,
+    user,
+    pk,
+    as_of: datetime.date | None = None,
+    children: bool = False,
+    reached: bool = False,
 ) -> dict:
     """One visible task as an API row (see TASK_API_VALUES) with its coordinating
     agencies and, with `children`, the children the user may see (`visible_children`, by
     code; a child led by another district stays hidden). Raises Task.DoesNotExist when the
-    task is hidden from the user."""
+    task is hidden from the user. `reached`: the caller reached this task through the
+    scope in the same request (a write answering with the task it changed), so it is read
+    by id without applying the scope's filter again."""
     as_of = as_of or timezone.localdate()
     day_not_over = as_of >= timezone.localdate()
-    leaf = _scoped(
-        ("leaf rows", as_of, day_not_over),
-        user,
-        lambda: _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES),
-    )
+    if reached:
+        leaf = _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES)
+    else:
+        leaf = _scoped(
+            ("leaf rows", as_of, day_not_over),
+            user,
+            lambda: _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES),
+        )
     row = leaf.filter(pk=pk).get()
     if row["is_parent"]:  # the category rolls its children up: the whole expression
         row = task_values_for_api(task_list_visible_to(user=user, as_of=as_of).filter(pk=pk)).get()

@@ -232,18 +232,19 @@ class TaskViewSet(
         self.check_object_permissions(self.request, task)
         return task
 
-    def _task_data(self, pk: int, detail: bool = False) -> dict:
+    def _task_data(self, pk: int, detail: bool = False, reached: bool = False) -> dict:
         """TaskSerializer's (with `detail`, TaskDetailSerializer's) output for one visible
-        task, built from value rows (serializers.task_data)."""
+        task, built from value rows (serializers.task_data); `reached`: the task was
+        loaded through the scope by this request (`_task`)."""
         row = selectors.task_row_for_api(
-            user=self.request.user, pk=pk, as_of=self.as_of, children=detail
+            user=self.request.user, pk=pk, as_of=self.as_of, children=detail, reached=reached
         )
         return s.task_detail_data(row, self.request.user) if detail else s.task_data(row)
 
     def _update_result(self, update, code=status.HTTP_201_CREATED) -> Response:
         """The update just recorded and the task as it is now (with its new version)."""
         data = {"update": s.status_update_data(update)}
-        data["task"] = self._task_data(update.task_id)
+        data["task"] = self._task_data(update.task_id, reached=True)
         return Response(data, status=code)
 
     def list(self, request, *args, **kwargs):
