@@ -19,7 +19,8 @@ and category) together with a record of that basis, and used only while it still
 Everything about a day that is not over (today) is read live from the task rows, and a
 snapshot that no longer matches is left aside: the trend computes that day live, so a
 stored number is never shown stale. `trend_snapshots_refresh` (the nightly job and the
-`store_trend` command) stores what is missing or no longer matches. Stored counts cover the
+`store_trend` command) stores what is missing or no longer matches and moves the marks of
+the others forward. Stored counts cover the
 whole plan: the trend reads them for the users who see every task (leaders, monitors), with
 the level, priority area and agency filters applied to the lead agency and area.
 """
@@ -246,8 +247,16 @@ def trend_snapshots_refresh(
 ) -> int:
     """Store the past month ends of a plan that are missing or no longer match. Returns how
     many were computed; `progress(day, computed)` is called after each day."""
+    # The mark is read before the check: every update up to it is then known not to change
+    # the valid month ends, and later checks only read the updates after it (the range
+    # `_backdated` scans stays a day's worth instead of growing since each was stored).
+    mark = StatusUpdate.objects.aggregate(mark=Max("pk"))["mark"] or 0
     days = trend_days(plan)
-    valid = {s.day for s in valid_snapshots(plan, days)}
+    still_valid = valid_snapshots(plan, days)
+    TrendSnapshot.objects.filter(
+        pk__in=[snapshot.pk for snapshot in still_valid], update_mark__lt=mark
+    ).update(update_mark=mark)
+    valid = {snapshot.day for snapshot in still_valid}
     computed = 0
     for day in days:
         if day not in valid:

@@ -194,6 +194,19 @@ def test_todays_work_keeps_the_stored_month_ends(stored, leader, demo_user, at):
     assert trend_snapshots_refresh(stored) == 0
 
 
+def test_the_nightly_refresh_moves_the_marks_so_checks_read_only_newer_updates(stored, demo_user):
+    task = _some_task(stored, state=TaskState.IN_PROGRESS)
+    update = services.status_update_record(
+        task=task, author=demo_user("sotttt"), state=TaskState.IN_PROGRESS, progress=90
+    )
+    assert max(TrendSnapshot.objects.values_list("update_mark", flat=True)) < update.pk
+    assert trend_snapshots_refresh(stored) == 0
+    assert set(TrendSnapshot.objects.values_list("update_mark", flat=True)) == {update.pk}
+    # A past update imported afterwards is still found above the new mark.
+    _import_a_past_update(stored, demo_user("lanhdao"))
+    assert trend_snapshots_refresh(stored) > 0
+
+
 def test_a_manager_is_counted_from_the_history_within_the_subtree(stored, demo_user, at):
     """Stored counts cover the whole plan: a district manager's trend (led or coordinated
     in the district) never reads them."""
