@@ -185,6 +185,15 @@ def stored_category_counts(
     return by_day
 
 
+def drop_snapshots_from(*, task, day: datetime.date, **_signal) -> None:
+    """Receiver of tasks_app.signals.past_status_recorded: history dated `day` was recorded
+    now, so the stored month ends of the task's plan from that day on are dropped, in the
+    recording transaction. Locking the plan row makes a concurrent store wait for that
+    transaction (see `trend_snapshot_store`), so it never stores counts without it."""
+    Plan.objects.select_for_update().filter(pk=task.plan_id).exists()
+    TrendSnapshot.objects.filter(plan_id=task.plan_id, day__gte=day).delete()
+
+
 def trend_snapshot_store(plan: Plan, day: datetime.date) -> TrendSnapshot | None:
     """Compute and store the counts of one past day, replacing a snapshot that no longer
     matches; keep one that does. Returns the snapshot (None for today or later: a day not
@@ -198,25 +207,28 @@ def trend_snapshot_store(plan: Plan, day: datetime.date) -> TrendSnapshot | None
     existing = TrendSnapshot.objects.filter(plan=plan, day=day).first()
     if existing is not None and valid_snapshots(plan, [day]):
         return existing
-    update_mark = StatusUpdate.objects.aggregate(mark=Max("pk"))["mark"] or 0
-    fingerprint = fingerprints(plan, [day])[day]
-    rows = (
-        _categorised(plan_leaf_tasks(plan), day)
-        .values("priority_area_id", "lead_agency_id", "own_category")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts = [
-        TrendCount(
-            priority_area_id=row["priority_area_id"],
-            lead_agency_id=row["lead_agency_id"],
-            category=row["own_category"],
-            n=row["n"],
-        )
-        for row in rows
-    ]
     try:
         with transaction.atomic():
+            # Waits for a transaction recording past history on this plan (it holds the
+            # lock: `drop_snapshots_from`), so the counts below include it.
+            Plan.objects.select_for_update().filter(pk=plan.pk).exists()
+            update_mark = StatusUpdate.objects.aggregate(mark=Max("pk"))["mark"] or 0
+            fingerprint = fingerprints(plan, [day])[day]
+            rows = (
+                _categorised(plan_leaf_tasks(plan), day)
+                .values("priority_area_id", "lead_agency_id", "own_category")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+            counts = [
+                TrendCount(
+                    priority_area_id=row["priority_area_id"],
+                    lead_agency_id=row["lead_agency_id"],
+                    category=row["own_category"],
+                    n=row["n"],
+                )
+                for row in rows
+            ]
             TrendSnapshot.objects.filter(plan=plan, day=day).delete()
             snapshot = TrendSnapshot.objects.create(
                 plan=plan,

@@ -31,6 +31,7 @@ from tasks_app.models import (
     StatusUpdate,
     Task,
 )
+from tasks_app.signals import past_status_recorded
 
 
 class StaleVersionError(Exception):
@@ -360,6 +361,13 @@ def status_update_record(
         )
 
 
+def _announce_if_past(update: StatusUpdate) -> None:
+    """Tell the other apps when an update is dated before today (signals.py)."""
+    day = timezone.localdate(update.recorded_at)
+    if day < timezone.localdate():
+        past_status_recorded.send(sender=StatusUpdate, task=update.task, day=day)
+
+
 def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
     """Validate and store one update on a task the caller has locked."""
     if fields["state"] in _DONE_STATES:
@@ -382,6 +390,7 @@ def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
     # already, and PostgreSQL enforces them too.
     update.full_clean(exclude=["task", "author", "agency"], validate_constraints=False)
     update.save()
+    _announce_if_past(update)
     _attach_evidence(update, evidence)
     _mirror_latest_update(task)
     if task.parent_id:
@@ -420,6 +429,7 @@ def contribution_add(
             proposals=proposals,
         )
         update.save()
+        _announce_if_past(update)
         _attach_evidence(update, evidence)
         Task.objects.filter(pk=task.pk).update(version=F("version") + 1)
     return update

@@ -15,7 +15,7 @@ from plan_tracker.celery import app
 from reports.models import TrendCount, TrendSnapshot
 from reports.selectors import dashboard_trend
 from reports.tasks import trend_snapshots_refresh_task
-from reports.trend_store import trend_days, trend_snapshots_refresh
+from reports.trend_store import trend_days, trend_snapshot_store, trend_snapshots_refresh
 from tasks_app import services
 from tasks_app.choices import ReportCategory, TaskState
 from tasks_app.models import AdministrativeLevel, Agency, Task
@@ -163,6 +163,17 @@ def test_a_change_to_the_past_sets_the_stored_counts_aside(stored, leader, at, c
     assert all(p.stored_at for p in dashboard_trend(user=leader, filters=filters[0]))
 
 
+def test_history_recorded_with_a_past_date_drops_the_month_ends_from_that_day(stored, leader):
+    _import_a_past_update(stored, leader)  # dated 10/05/2022
+    kept = sorted(TrendSnapshot.objects.filter(plan=stored).values_list("day", flat=True))
+    assert kept == [
+        datetime.date(2022, 1, 31),
+        datetime.date(2022, 2, 28),
+        datetime.date(2022, 3, 31),
+        datetime.date(2022, 4, 30),
+    ]
+
+
 def test_todays_work_keeps_the_stored_month_ends(stored, leader, demo_user, at):
     """A status update, an extension decided and a task assigned today change today, not
     the past: the stored month ends stay in use."""
@@ -250,3 +261,82 @@ def test_store_trend_command(demo_plan):
     assert "0" in out.getvalue().splitlines()[-1]
     with pytest.raises(CommandError):
         call_command("store_trend", "--plan", "NO-SUCH-PLAN", stdout=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_month_end_stored_while_history_is_imported_waits_and_counts_it(
+    postgres_only, make_task, officer
+):
+    """An import of past history (open, not committed) and the nightly store of the same
+    month end at once: the store waits for the import, and counts what it recorded."""
+    import threading
+
+    from django.db import connections, transaction
+
+    task = make_task(due=datetime.date(2022, 6, 30))
+    plan, end_of_may = task.plan, datetime.date(2022, 5, 31)
+    recorded, release, errors = threading.Event(), threading.Event(), []
+
+    def import_history():
+        try:
+            with transaction.atomic():
+                services.status_update_record(
+                    task=Task.objects.get(pk=task.pk),
+                    author=officer,
+                    state=TaskState.IN_PROGRESS,
+                    progress=40,
+                    recorded_at=datetime.datetime(2022, 5, 10, 9, tzinfo=datetime.UTC),
+                )
+                recorded.set()
+                release.wait(timeout=20)
+        except Exception as exc:  # reported to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def store():
+        try:
+            recorded.wait(timeout=20)
+            trend_snapshot_store(plan, end_of_may)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    importer, storer = threading.Thread(target=import_history), threading.Thread(target=store)
+    importer.start()
+    storer.start()
+    # Let the import commit once the store is waiting for a lock (or has finished).
+    _until(lambda: _a_session_waits_for_a_lock() or not storer.is_alive())
+    release.set()
+    importer.join(timeout=30)
+    storer.join(timeout=30)
+    assert errors == []
+
+    counts = dict(
+        TrendCount.objects.filter(snapshot__plan=plan, snapshot__day=end_of_may).values_list(
+            "category", "n"
+        )
+    )
+    assert counts == {ReportCategory.IN_PROGRESS: 1}
+
+
+def _a_session_waits_for_a_lock() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _until(condition, attempts: int = 400) -> None:
+    """Poll `condition` (at most about 20 s); the test's assertions decide, not the clock."""
+    import time
+
+    for _attempt in range(attempts):
+        if condition():
+            return
+        time.sleep(0.05)
