@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` and the project importable
@@ -72,8 +73,6 @@ def measure_one(size: int, url: str, repeat: int, explain: bool) -> dict:
     }
     # As on a deployed site after the nightly job (reports.trend_snapshots_refresh): the
     # trend's past month ends are stored. Timed: that is the job's cost at this size.
-    import time
-
     from reports.trend_store import trend_snapshots_refresh
     from tasks_app.models import Plan
 

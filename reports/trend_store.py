@@ -190,28 +190,31 @@ def drop_snapshots_from(*, task, day: datetime.date, **_signal) -> None:
     now, so the stored month ends of the task's plan from that day on are dropped, in the
     recording transaction. Locking the plan row makes a concurrent store wait for that
     transaction (see `trend_snapshot_store`), so it never stores counts without it."""
-    Plan.objects.select_for_update().filter(pk=task.plan_id).exists()
+    _lock_plan(task.plan_id)
     TrendSnapshot.objects.filter(plan_id=task.plan_id, day__gte=day).delete()
 
 
+def _lock_plan(plan_id: int) -> None:
+    """Lock the plan's row until the end of the transaction (SELECT … FOR UPDATE): what
+    past history is recorded and what month ends are stored, one after the other."""
+    Plan.objects.select_for_update().filter(pk=plan_id).exists()
+
+
 def trend_snapshot_store(plan: Plan, day: datetime.date) -> TrendSnapshot | None:
-    """Compute and store the counts of one past day, replacing a snapshot that no longer
-    matches; keep one that does. Returns the snapshot (None for today or later: a day not
-    over is always read live). Safe to run twice and concurrently: the basis is read
-    before the counts, so a change made meanwhile leaves a snapshot that does not match
-    (computed again next time), never a wrong one that does."""
+    """Compute and store the counts of one past day, replacing what was stored for it
+    (`trend_snapshots_refresh` calls it for the days missing or out of date). Returns the
+    snapshot (None for today or later: a day not over is always read live). Safe to run
+    concurrently: the basis is read before the counts, so a change made meanwhile leaves a
+    snapshot that does not match (computed again next time), never a wrong one that does."""
     from reports.selectors import _categorised
 
     if day >= timezone.localdate():
         return None
-    existing = TrendSnapshot.objects.filter(plan=plan, day=day).first()
-    if existing is not None and valid_snapshots(plan, [day]):
-        return existing
     try:
         with transaction.atomic():
             # Waits for a transaction recording past history on this plan (it holds the
             # lock: `drop_snapshots_from`), so the counts below include it.
-            Plan.objects.select_for_update().filter(pk=plan.pk).exists()
+            _lock_plan(plan.pk)
             update_mark = StatusUpdate.objects.aggregate(mark=Max("pk"))["mark"] or 0
             fingerprint = fingerprints(plan, [day])[day]
             rows = (
