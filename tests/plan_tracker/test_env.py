@@ -115,6 +115,7 @@ print(json.dumps({
     "NAME": str(db["NAME"]),
     "HOST": db.get("HOST", ""),
     "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
+    "DB_OPTIONS": db.get("OPTIONS", {}),
     "CACHE_BACKEND": s.CACHES["default"]["BACKEND"],
     "CACHE_LOCATION": s.CACHES["default"].get("LOCATION", ""),
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
@@ -306,3 +307,16 @@ def test_the_api_counts_requests_per_process_unless_cache_url_names_redis():
     shared = settings_with(SECRET_KEY="k" * 50, CACHE_URL="redis://redis:6379/1")
     assert shared["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert shared["CACHE_LOCATION"] == "redis://redis:6379/1"
+
+
+def test_postgresql_prepares_queries_unless_switched_off_for_a_pooler():
+    url = "postgres://plan_tracker:secret@db:5432/plan_tracker"
+    on = settings_with(SECRET_KEY="k" * 50, DATABASE_URL=url)["DB_OPTIONS"]
+    assert (on["server_side_binding"], on["prepare_threshold"]) == (True, 5)
+    assert "-c jit=off" in on["options"]
+    off = settings_with(
+        SECRET_KEY="k" * 50, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false"
+    )["DB_OPTIONS"]
+    assert "server_side_binding" not in off and "prepare_threshold" not in off
+    sqlite = settings_with(SECRET_KEY="k" * 50)["DB_OPTIONS"]
+    assert "server_side_binding" not in sqlite
