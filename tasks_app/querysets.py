@@ -269,7 +269,7 @@ def current_category_expression(as_of: datetime.date) -> Case:
 
     What is known at the end of such a day is the current state, and the task row mirrors
     it: `state`, `progress` and `completed_on` copy the latest update
-    (services._mirror_latest_update) and `due` is the latest approved extension, else the
+    (services._mirror) and `due` is the latest approved extension, else the
     original due date (services.extension_approve). Nothing is recorded in the future, so
     the same rules read the row's columns instead of one correlated subquery per task: the
     only subquery left looks up the due date in force on the completion day, and only for a

@@ -4,7 +4,9 @@ Each service validates its input (raising ValidationError with a message per fie
 user's language), runs in one transaction, and locks the task row it changes, so that two
 people saving at once are serialised and neither update is lost. Callers that show a form
 pass the `expected_version` they displayed; a stale version raises StaleVersionError instead
-of overwriting someone else's change.
+of overwriting someone else's change. A status update on a task the caller has just read at
+that version skips the lock: its write of the row is a compare-and-set on the version
+(status_update_record).
 """
 
 import datetime
@@ -264,27 +266,34 @@ def _validate_update(
         raise ValidationError(errors)
 
 
-def _mirror_latest_update(task: Task) -> None:
-    """Copy the latest update (by recorded time) onto the task row and bump its version."""
-    latest = task.updates.latest()
-    task.state = latest.state
-    task.progress = latest.progress
-    task.completed_on = latest.completed_on
-    task.result = latest.result if latest.state in _DONE_STATES else task.result
-    if latest.kpi_actual is not None:
-        task.kpi_actual = latest.kpi_actual
-    task.version += 1
-    task.save(
-        update_fields=[
-            "state",
-            "progress",
-            "completed_on",
-            "result",
-            "kpi_actual",
-            "version",
-            "updated_at",
-        ]
-    )
+def _mirror(task: Task, update: StatusUpdate) -> None:
+    """Make the task row show its latest update, `update` (about to be stored) or one
+    recorded later, and bump its version; a compare-and-set on `task.version`, the version
+    the row had when `task` was read. When the row moved on since (a caller that did not
+    lock it, see status_update_record), StaleVersionError, and the transaction is undone.
+
+    `update` is the latest when recorded at or after the row last changed (`updated_at`):
+    every stored update was recorded before the change that mirrored it. Otherwise (history
+    loaded with a past date) the latest one stored is read; a tie goes to `update`, stored
+    last."""
+    latest = update
+    if update.recorded_at < task.updated_at:
+        stored = task.updates.order_by("-recorded_at", "-pk").first()
+        if stored is not None and stored.recorded_at > update.recorded_at:
+            latest = stored
+    changes = {
+        "state": latest.state,
+        "progress": latest.progress,
+        "completed_on": latest.completed_on,
+        "result": latest.result if latest.state in _DONE_STATES else task.result,
+        "kpi_actual": task.kpi_actual if latest.kpi_actual is None else latest.kpi_actual,
+        "version": task.version + 1,
+        "updated_at": timezone.now(),
+    }
+    if not Task.objects.filter(pk=task.pk, version=task.version).update(**changes):
+        raise StaleVersionError(task)
+    for name, value in changes.items():
+        setattr(task, name, value)
 
 
 def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> None:
@@ -331,20 +340,26 @@ def status_update_record(
 ) -> StatusUpdate:
     """Append a status update to a task and make it the task's current state.
 
-    1. Lock the task row: concurrent updates on one task run one after the other, and
-       each is kept.
-    2. Refuse a stale `expected_version` (StaleVersionError) and invalid input
+    1. Refuse a stale `expected_version` (StaleVersionError) and invalid input
        (ValidationError); nothing is written then.
-    3. Store the update and its evidence files; mirror the latest update onto the task.
-    4. Roll the progress up to the parent task, if any.
+    2. Write the task row, only while it is at the version checked (services._mirror);
+       store the update and its evidence files.
+    3. Roll the progress up to the parent task, if any.
+
+    Concurrent updates of one task never overwrite each other. Without `expected_version`,
+    or when `task` is not at it, the row is locked and read again first, so updates run one
+    after the other and each is kept. When `task` is at `expected_version` (the caller read
+    it for this request), the checks run on it and the row's write checks that nobody
+    changed it since: one query less, and a change in between still answers stale.
 
     `recorded_at` defaults to now; loaders of past activity pass the historical time.
     """
     with transaction.atomic():
-        locked = _locked(task)
-        _check_version(locked, expected_version)
+        if expected_version is None or task.version != expected_version:
+            task = _locked(task)
+            _check_version(task, expected_version)
         return _record(
-            locked,
+            task,
             author=author,
             agency=agency,
             kind=kind,
@@ -369,7 +384,8 @@ def _announce_if_past(update: StatusUpdate) -> None:
 
 
 def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
-    """Validate and store one update on a task the caller has locked."""
+    """Validate and store one update on a task read at the version the caller checked
+    (locked, or compare-and-set by _mirror)."""
     if fields["state"] in _DONE_STATES:
         fields["progress"] = 100
     _validate_update(
@@ -384,15 +400,16 @@ def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
         recorded_on=timezone.localdate(recorded_at),
     )
     update = StatusUpdate(task=task, recorded_at=recorded_at, **fields)
-    # The task is the row locked above, the author and agency were loaded by the caller:
+    # The author and agency were loaded by the caller, and the task row is written first:
     # checking that they exist would cost a query each. The model's check constraints
     # (progress 0–100, a completed update has its date) are _validate_update's rules
     # already, and PostgreSQL enforces them too.
     update.full_clean(exclude=["task", "author", "agency"], validate_constraints=False)
+    # The row first: a stale task stops here, before any file is stored.
+    _mirror(task, update)
     update.save()
     _announce_if_past(update)
     _attach_evidence(update, evidence)
-    _mirror_latest_update(task)
     if task.parent_id:
         task_rollup(parent=task.parent)
     return update

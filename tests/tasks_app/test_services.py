@@ -160,6 +160,43 @@ def test_a_stale_version_is_refused_and_changes_nothing(task, manager, colleague
     assert task.updates.count() == 1
 
 
+def test_a_change_after_the_caller_read_the_task_makes_its_update_stale(
+    task, manager, colleague, settings
+):
+    """A request reads the task at the version its client sent; someone else saves before
+    its write: the write finds the row moved on, answers stale and stores nothing, not
+    even the evidence file."""
+    read_by_request = Task.objects.get(pk=task.pk)
+    record(Task.objects.get(pk=task.pk), colleague, progress=50)
+    pdf = services.EvidenceUpload(
+        name="bien-ban.pdf", content_type="application/pdf", content=b"%PDF-1.4 test"
+    )
+    with pytest.raises(services.StaleVersionError):
+        record(
+            read_by_request,
+            manager,
+            progress=20,
+            evidence=[pdf],
+            expected_version=read_by_request.version,
+        )
+    task.refresh_from_db()
+    assert (task.progress, task.version) == (50, 2)
+    assert list(task.updates.values_list("progress", flat=True)) == [50]
+    assert not Evidence.objects.exists()
+    media = settings.MEDIA_ROOT
+    assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+
+
+def test_an_update_with_the_version_read_is_saved_on_that_copy(task, manager):
+    """The caller's copy at the expected version is written without reading it again, and
+    shows the new state."""
+    read_by_request = Task.objects.get(pk=task.pk)
+    record(read_by_request, manager, progress=45, expected_version=1)
+    assert (read_by_request.progress, read_by_request.version) == (45, 2)
+    task.refresh_from_db()
+    assert (task.progress, task.version, task.state) == (45, 2, TaskState.IN_PROGRESS)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_updates_on_one_task_are_both_kept(postgres_only, task, manager, colleague):
     """Two connections save an update on the same task at the same moment."""
