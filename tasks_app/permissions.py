@@ -22,7 +22,9 @@ def _memberships(user) -> list[tuple[str, int, str]]:
     cached = getattr(user, "_plan_tracker_memberships", None)
     if cached is None:
         cached = list(
-            Membership.objects.filter(user=user).values_list("role", "agency_id", "agency__path")
+            Membership.objects.filter(user=user)
+            .order_by()  # the model's order joins the user table; the callers need none
+            .values_list("role", "agency_id", "agency__path")
         )
         user._plan_tracker_memberships = cached
     return cached

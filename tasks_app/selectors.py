@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from tasks_app.choices import ReportCategory
+from tasks_app.compiled import rows_by_id
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -44,6 +45,9 @@ def tasks_with_category(as_of: datetime.date) -> QuerySet[Task]:
 
 @functools.lru_cache(maxsize=16)
 def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> QuerySet[Task]:
+    """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
+    leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
+    of children, PostgreSQL plans one task's query in a fraction of the time."""
     from django.db.models import Exists, OuterRef
 
     from tasks_app.querysets import own_category_expression
@@ -52,13 +56,6 @@ def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> Query
     return Task.objects.annotate(
         category=own_category_expression(as_of), is_parent=Exists(children)
     )
-
-
-def _tasks_with_leaf_category_clone(as_of: datetime.date) -> QuerySet[Task]:
-    """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
-    leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
-    of children, PostgreSQL plans one task's query in a fraction of the time."""
-    return _tasks_with_leaf_category(as_of, as_of >= timezone.localdate()).all()
 
 
 _SCOPED: dict[tuple, QuerySet[Task]] = {}
@@ -354,6 +351,37 @@ def task_rows_with_coordination(rows) -> list[dict]:
     return rows
 
 
+# One task's API row and its coordinating agencies in one query: a row per coordinating
+# agency (LEFT JOIN, by code), folded by `_fold_coordination`.
+_COORDINATION_VALUES = (
+    "coordinating_agencies",
+    "coordinating_agencies__code",
+    "coordinating_agencies__name",
+    "coordinating_agencies__short_name",
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _leaf_rows(as_of: datetime.date, day_not_over: bool) -> QuerySet:
+    return (
+        _tasks_with_leaf_category(as_of, day_not_over)
+        .values(*TASK_API_VALUES, *_COORDINATION_VALUES)
+        .order_by("coordinating_agencies__code")
+    )
+
+
+def _fold_coordination(rows: list[dict]) -> dict:
+    """The rows of `_leaf_rows` for one task as one row with its `coordinating_agencies`
+    (id, code, name, short_name), as `task_rows_with_coordination` gives them."""
+    row = {name: rows[0][name] for name in TASK_API_VALUES}
+    row["coordinating_agencies"] = [
+        tuple(each[name] for name in _COORDINATION_VALUES)
+        for each in rows
+        if each["coordinating_agencies"] is not None
+    ]
+    return row
+
+
 def task_row_for_api(
     *,
     user,
@@ -371,17 +399,21 @@ def task_row_for_api(
     as_of = as_of or timezone.localdate()
     day_not_over = as_of >= timezone.localdate()
     if reached:
-        leaf = _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES)
+        key, build = ("leaf rows", as_of, day_not_over), lambda: _leaf_rows(as_of, day_not_over)
     else:
-        leaf = _scoped(
-            ("leaf rows", as_of, day_not_over),
-            user,
-            lambda: _tasks_with_leaf_category_clone(as_of).values(*TASK_API_VALUES),
-        )
-    row = leaf.filter(pk=pk).get()
+        key = ("leaf rows", as_of, day_not_over, scope_key(user))
+        build = lambda: tasks_visible_to(user, _leaf_rows(as_of, day_not_over))  # noqa: E731
+    rows = rows_by_id(key, build, pk)
+    if not rows:
+        raise Task.DoesNotExist
+    row = _fold_coordination(rows)
     if row["is_parent"]:  # the category rolls its children up: the whole expression
-        row = task_values_for_api(task_list_visible_to(user=user, as_of=as_of).filter(pk=pk)).get()
-    task_rows_with_coordination([row])
+        row["category"] = (
+            task_list_visible_to(user=user, as_of=as_of)
+            .filter(pk=pk)
+            .values_list("category", flat=True)
+            .get()
+        )
     if children:
         row["visible_children"] = list(
             tasks_visible_to(user, Task.objects.filter(parent_id=row["id"]))

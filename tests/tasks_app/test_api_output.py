@@ -98,7 +98,8 @@ def test_the_compared_rows_cover_every_kind_of_value(plan):
     assert any(row["is_parent"] for row in rows) and any(row["parent"] for row in rows)
     assert any(row["due"] != row["original_due"] for row in rows)
     assert any(row["completed_on"] for row in rows)
-    assert any(row["coordinating_agencies"] for row in rows)
+    # several, so that their order (by code) is compared too
+    assert any(len(row["coordinating_agencies"]) >= 2 for row in rows)
     assert any(row["weight"] == "2.00" and row["kpi_actual"] == "0.10" for row in rows)
     categories = {
         row["category"]
@@ -192,7 +193,7 @@ def test_a_stale_status_update_still_answers_409_with_the_current_task(plan, api
 # --- Queries of the hot paths ---------------------------------------------------------------
 
 
-def test_a_status_update_runs_a_dozen_queries_at_most(
+def test_a_status_update_runs_eight_queries_at_most(
     plan, api_client, django_assert_max_num_queries
 ):
     manager = user("haihau")
@@ -202,10 +203,12 @@ def test_a_status_update_runs_a_dozen_queries_at_most(
         .first()
     )
     client = api_client(manager)
-    # token, memberships, the task through the scope; lock, insert, latest update, task
-    # row (and the transaction's savepoint statements); the answer's row and coordinating
-    # agencies. It ran 29 before the permission, validation and answer queries were cut.
-    with django_assert_max_num_queries(12):
+    # token, memberships, the task through the scope; the task row's write at the version
+    # read (services._mirror), the update's insert (and the transaction's savepoint
+    # statements); the answer's row with its coordinating agencies. It ran 29 before the
+    # permission, validation and answer queries were cut, 11 before the row's write
+    # replaced the lock and the look-up of the latest update.
+    with django_assert_max_num_queries(8):
         response = client.post(
             f"/api/v1/tasks/{task.pk}/updates/",
             {"version": task.version, "state": TaskState.IN_PROGRESS, "progress": 42},
@@ -214,7 +217,7 @@ def test_a_status_update_runs_a_dozen_queries_at_most(
 
 
 @pytest.mark.parametrize("username", ["sotttt", "haihau"])
-def test_a_task_page_and_a_task_run_five_queries(
+def test_a_task_page_runs_five_queries_and_a_task_four(
     plan, api_client, username, django_assert_max_num_queries
 ):
     client = api_client(user(username))
@@ -222,8 +225,8 @@ def test_a_task_page_and_a_task_run_five_queries(
     with django_assert_max_num_queries(5):
         assert client.get("/api/v1/tasks/?page_size=200&state=in_progress").status_code == 200
     task = selectors.task_list_visible_to(user=user(username)).filter(parent=None).first()
-    # token, memberships, the task, its coordinating agencies, its visible children
-    with django_assert_max_num_queries(5):
+    # token, memberships, the task with its coordinating agencies, its visible children
+    with django_assert_max_num_queries(4):
         assert client.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
 
 

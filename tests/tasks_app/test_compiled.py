@@ -1,0 +1,68 @@
+"""tasks_app.compiled: one-row reads whose SQL is built once give the queryset's rows."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from tasks_app.compiled import rows_by_id
+from tasks_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ("id", "code", "due", "kpi_actual", "updated_at", "lead_agency__code")
+
+
+def _values():
+    return Task.objects.values(*COLUMNS)
+
+
+def test_each_id_gets_the_rows_the_queryset_gives(make_task):
+    first = make_task(code="NV-1", due=datetime.date(2022, 6, 30), kpi_actual=Decimal("1.5"))
+    second = make_task(code="NV-2", due=None)
+    built = []
+
+    def build():
+        built.append(1)
+        return _values()
+
+    for task in (first, second, first):
+        assert rows_by_id(("test", "values"), build, task.pk) == list(_values().filter(pk=task.pk))
+    assert len(built) == 1  # the SQL was built once, then run with each id
+    row = rows_by_id(("test", "values"), build, str(second.pk))[0]  # as a URL gives it
+    assert (row["code"], row["due"], row["lead_agency__code"]) == ("NV-2", None, "UBND_HAIHAU")
+
+
+def test_an_unknown_or_out_of_range_id_gives_no_row(make_task):
+    make_task(code="NV-1")
+    for pk in (0, -1, 10**6, 2**63, -(2**63) - 1, 10**30):
+        assert rows_by_id(("test", "values"), _values, pk) == []
+
+
+@pytest.mark.parametrize("pk", ["x", "1.5", ""])
+def test_a_malformed_id_is_refused_as_the_orm_refuses_it(make_task, pk):
+    make_task(code="NV-1")
+    with pytest.raises((ValueError, TypeError)):
+        list(_values().filter(pk=pk))
+    with pytest.raises((ValueError, TypeError)):
+        rows_by_id(("test", "values"), _values, pk)
+
+
+def test_an_empty_queryset_gives_no_row(task):
+    assert rows_by_id(("test", "none"), lambda: _values().none(), task.pk) == []
+
+
+def test_postgresql_runs_a_repeated_read_as_a_prepared_statement(postgres_only, task):
+    """settings.py turns prepared statements on: from the sixth run of the same SQL on a
+    connection, PostgreSQL reuses its parsed and planned query."""
+    from django.db import connection
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    before = prepared()
+    for _ in range(6):
+        assert rows_by_id(("test", "prepared"), _values, task.pk)
+    assert prepared() > before
