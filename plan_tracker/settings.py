@@ -103,13 +103,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c jit=off -c work_mem={env_str('DATABASE_WORK_MEM', '32MB')}"
     )
-    # Prepared statements: psycopg sends the parameters apart from the SQL and prepares a
-    # query once it has run five times on a connection, so PostgreSQL stops parsing and
-    # planning the API's few query shapes on every request (a status update: 14.9 → 10.6 ms
-    # in process, bench/results/api.md). Switch off behind a pooler in transaction mode
-    # (PgBouncer), which cannot keep a connection's prepared statements.
+    # Prepared statements (plan_tracker/db.py): psycopg sends the parameters apart from the
+    # SQL, and the API's actions on one task let PostgreSQL keep the plans of their short
+    # queries. Switch off behind a pooler in transaction mode (PgBouncer), which cannot keep
+    # a connection's prepared statements.
     if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once when web and worker write together.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

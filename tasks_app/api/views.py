@@ -29,6 +29,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from plan_tracker.db import prepared_statements
 from tasks_app import permissions, selectors, services
 from tasks_app.api import serializers as s
 from tasks_app.api.filters import (
@@ -64,11 +65,21 @@ class _CountedRows:
 
 
 class _ApiView:
-    """Helpers shared by the views: input parsing and the `as_of` date."""
+    """Helpers shared by the views: input parsing and the `as_of` date; prepared
+    statements for the actions on one object."""
 
     # Any id without a slash reaches the view, so a malformed one ("1.5", "x") answers the
     # API's JSON 404 rather than the site's HTML one.
     lookup_value_regex = "[^/]+"
+
+    def dispatch(self, request, *args, **kwargs):
+        # One object's page or action (`detail` routes: a task, its updates, an extension)
+        # runs a few short queries whose planning took most of the database's time; lists
+        # plan their filters with the values given (plan_tracker/db.py).
+        if getattr(self, "detail", False):
+            with prepared_statements():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
 
     def parse(self, serializer_class) -> dict:
         serializer = serializer_class(

@@ -50,19 +50,3 @@ def test_a_malformed_id_is_refused_as_the_orm_refuses_it(make_task, pk):
 
 def test_an_empty_queryset_gives_no_row(task):
     assert rows_by_id(("test", "none"), lambda: _values().none(), task.pk) == []
-
-
-def test_postgresql_runs_a_repeated_read_as_a_prepared_statement(postgres_only, task):
-    """settings.py turns prepared statements on: from the sixth run of the same SQL on a
-    connection, PostgreSQL reuses its parsed and planned query."""
-    from django.db import connection
-
-    def prepared() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-            return cursor.fetchone()[0]
-
-    before = prepared()
-    for _ in range(6):
-        assert rows_by_id(("test", "prepared"), _values, task.pk)
-    assert prepared() > before
