@@ -1,22 +1,24 @@
 """Prepared statements for the queries of short requests: `prepared_statements()`.
 
-PostgreSQL parses and plans every query it is sent. For the API's actions on one task
-(a status update, a task page) planning was the largest part of the database's time: a
-status update took 8 ms in process with the plans kept, 11–12 ms without (bench/README.md).
-Inside `prepared_statements()`, psycopg prepares a query once it has run five times on the
-connection, and PostgreSQL reuses its plan from then on.
+PostgreSQL parses and plans every query it is sent. For the API's actions on one task (a
+status update, a task page) planning was the largest part of the database's time: a status
+update took 8 ms in process with the plans kept, 11–12 ms without (bench/README.md). Inside
+`prepared_statements()`, psycopg sends the parameters apart from the SQL (server-side
+binding) and prepares a query once it has run five times on the connection; PostgreSQL
+reuses its plan from then on.
 
 Only there: a kept plan is a generic plan, made without the parameters' values. For the
 dashboard's counts over a whole plan it was slower than planning with the values (the
-district manager's page at 200,000 tasks: 0.95 s instead of 0.7 s), so everything else is
-planned with its parameters, as before.
+district manager's page at 200,000 tasks: 0.95 s instead of 0.7 s). Everything else runs
+as Django runs it by default: parameters bound into the SQL by psycopg, planned each time.
 
-Needs server-side binding (settings.py, DATABASE_PREPARED_STATEMENTS); without it, or on
-SQLite, the block changes nothing.
+`DATABASE_PREPARED_STATEMENTS` (settings.py) switches the block off; on SQLite it changes
+nothing.
 """
 
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 # Runs of a query on a connection before psycopg prepares it (psycopg's default).
@@ -27,18 +29,18 @@ PREPARE_THRESHOLD = 5
 def prepared_statements(using: str = DEFAULT_DB_ALIAS):
     """Let the queries run in the block be prepared (see the module's docstring)."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get(
-        "server_side_binding"
-    ):
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         yield
         return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
     connection.ensure_connection()
     raw = connection.connection
-    before = raw.prepare_threshold
-    raw.prepare_threshold = PREPARE_THRESHOLD
+    before = raw.cursor_factory, raw.prepare_threshold
+    raw.cursor_factory, raw.prepare_threshold = ServerBindingCursor, PREPARE_THRESHOLD
     try:
         yield
     finally:
-        # A connection closed in the block (an error, CONN_MAX_AGE) takes its setting along;
-        # its successor starts with none.
-        raw.prepare_threshold = before
+        # A connection closed in the block (an error, CONN_MAX_AGE) takes the setting along;
+        # its successor starts with Django's.
+        raw.cursor_factory, raw.prepare_threshold = before

