@@ -6,7 +6,7 @@ the agencies, the priority area and the coordinating agencies) it took 1.3 ms of
 status update, more than PostgreSQL took to answer it (bench/results/api.md). Here the SQL
 of `queryset.filter(pk=<marker>)` is built once, and each read runs it with the wanted id
 in the marker's place. Django's own compiler converts the values, so the rows are exactly
-those the queryset would give. With prepared statements (settings.py) PostgreSQL then
+those the queryset would give. Inside prepared_statements() (plan_tracker/db.py) PostgreSQL
 also parses and plans the query once per connection.
 """
 

@@ -50,3 +50,23 @@ def test_a_malformed_id_is_refused_as_the_orm_refuses_it(make_task, pk):
 
 def test_an_empty_queryset_gives_no_row(task):
     assert rows_by_id(("test", "none"), lambda: _values().none(), task.pk) == []
+
+
+def test_the_task_found_for_an_action_is_the_one_the_orm_loads(make_task, manager, outsider):
+    from tasks_app.selectors import task_get_for_action
+
+    task = make_task(code="NV-1", kpi_actual=Decimal("2.50"), due=datetime.date(2022, 6, 30))
+    found = task_get_for_action(user=manager, pk=str(task.pk))
+    loaded = Task.objects.select_related("lead_agency").get(pk=task.pk)
+    assert found == loaded and not found._state.adding
+    for field in Task._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(loaded, field.attname), field.name
+    for field in loaded.lead_agency._meta.concrete_fields:
+        assert getattr(found.lead_agency, field.attname) == getattr(
+            loaded.lead_agency, field.attname
+        )
+    found.title = "Đổi tên"  # a model instance like any other: it saves
+    found.save(update_fields=["title"])
+    assert Task.objects.get(pk=task.pk).title == "Đổi tên"
+    with pytest.raises(Task.DoesNotExist):
+        task_get_for_action(user=outsider, pk=task.pk)  # Giao Thủy does not see Hải Hậu's task
