@@ -94,19 +94,26 @@ class SimpleCase(Func):
 
     def as_sql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        parts, params = ["CASE", sql], list(params)
+        whens, when_params = self._whens()
+        return f"CASE {sql} {whens}", [*params, *when_params]
 
-        def constant(value) -> str:
-            literal = _literal(value)
-            if literal is None:
-                params.append(value)
-                return "%s"
-            return literal
+    def _whens(self) -> tuple[str, tuple]:
+        """The WHEN … ELSE … END part and its parameters: the same for every query, so
+        written once per expression (a roll-up maps 127 values)."""
+        if getattr(self, "_whens_sql", None) is None:
+            params: list = []
 
-        for value, result in self.mapping.items():
-            parts.append(f"WHEN {constant(value)} THEN {constant(result)}")
-        parts.append(f"ELSE {constant(self.default)} END")
-        return " ".join(parts), params
+            def constant(value) -> str:
+                literal = _literal(value)
+                if literal is None:
+                    params.append(value)
+                    return "%s"
+                return literal
+
+            parts = [f"WHEN {constant(v)} THEN {constant(r)}" for v, r in self.mapping.items()]
+            parts.append(f"ELSE {constant(self.default)} END")
+            self._whens_sql = (" ".join(parts), tuple(params))
+        return self._whens_sql
 
 
 # Each category as a bit, so that the categories present among a parent's children
@@ -139,6 +146,16 @@ def _rollup(mask: int) -> str | None:
 
 
 _ROLLUP = {mask: _rollup(mask) for mask in range(1, 1 << len(_BITS))}
+
+
+def rolled_up_category(children_categories) -> str | None:
+    """A parent task's category from its children's own categories (None for a child not
+    yet assigned): in Python what `TaskQuerySet.with_category` computes in SQL, from the
+    same table. The parent's own rule (not yet assigned: None) is the caller's."""
+    mask = 0
+    for category in children_categories:
+        mask |= _BITS.get(category, 0)
+    return _ROLLUP.get(mask)
 
 
 class TaskQuerySet(models.QuerySet):
