@@ -90,6 +90,7 @@ class SimpleCase(Func):
     def __init__(self, expression, mapping: dict, default=None, output_field=None):
         self.mapping = mapping
         self.default = default
+        self._whens_sql: tuple[str, tuple] | None = None  # built by _whens, once
         super().__init__(expression, output_field=output_field or models.CharField(null=True))
 
     def as_sql(self, compiler, connection, **extra_context):
@@ -100,7 +101,7 @@ class SimpleCase(Func):
     def _whens(self) -> tuple[str, tuple]:
         """The WHEN … ELSE … END part and its parameters: the same for every query, so
         written once per expression (a roll-up maps 127 values)."""
-        if getattr(self, "_whens_sql", None) is None:
+        if self._whens_sql is None:
             params: list = []
 
             def constant(value) -> str:

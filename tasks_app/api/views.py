@@ -10,6 +10,8 @@ Guarantees common to every view:
 - a refused input answers 400 with messages per field, in the request's language.
 """
 
+from contextlib import nullcontext
+
 from django.http import Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -76,10 +78,9 @@ class _ApiView:
         # One object's page or action (`detail` routes: a task, its updates, an extension)
         # runs a few short queries whose planning took most of the database's time; lists
         # plan their filters with the values given (plan_tracker/db.py).
-        if getattr(self, "detail", False):
-            with prepared_statements():
-                return super().dispatch(request, *args, **kwargs)
-        return super().dispatch(request, *args, **kwargs)
+        one_object = getattr(self, "detail", False)
+        with prepared_statements() if one_object else nullcontext():
+            return super().dispatch(request, *args, **kwargs)
 
     def parse(self, serializer_class) -> dict:
         serializer = serializer_class(
