@@ -108,6 +108,12 @@ def expected_notices(plan: Plan, policy: ReminderPolicy) -> dict[tuple, datetime
     return owed
 
 
+def _subject_day(subject: str) -> datetime.date:
+    """The day a digest is for, read from the end of its subject's first part (dd/mm/yyyy)."""
+    day, month, year = subject.split(": ")[0][-10:].split("/")
+    return datetime.date(int(year), int(month), int(day))
+
+
 def test_the_demo_year_sends_exactly_what_the_policy_calls_for_and_a_second_pass_nothing(
     mailoutbox,
 ):
@@ -135,10 +141,7 @@ def test_the_demo_year_sends_exactly_what_the_policy_calls_for_and_a_second_pass
         for n in Notification.objects.all()
     }
     assert recorded == owed
-    sent = sorted(
-        (m.to[0], datetime.datetime.strptime(m.subject.split(": ")[0][-10:], "%d/%m/%Y").date())
-        for m in mailoutbox
-    )
+    sent = sorted((m.to[0], _subject_day(m.subject)) for m in mailoutbox)
     assert sent == expected_mails
     assert set(Notification.objects.values_list("email_status", flat=True)) == {"sent"}
     # Finding the notices takes a fixed handful of queries, however much is owed: policies,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db.models import Count
+from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.choices import ExtensionStatus, TaskState
@@ -235,7 +236,6 @@ def test_categories_can_be_counted_in_one_query(make_task, manager, django_asser
 @time_machine.travel(datetime.datetime(2022, 7, 1, 0, 5, tzinfo=HCM), tick=False)
 def test_today_in_hanoi_decides_overdue_not_the_utc_date(task):
     # At 00:05 on 1 July in Hà Nội it is still 30 June in UTC; the task is overdue already.
-    from django.utils import timezone
 
     assert category(task, timezone.localdate()) == C.OVERDUE
 
@@ -260,7 +260,7 @@ def test_parent_of_withdrawn_children_is_withdrawn_and_counted_once(task, agenci
     children = services.task_split(task=task, agencies=[agencies["haihau"], agencies["giaothuy"]])
     for child in children:
         services.task_withdraw(task=child, user=monitor, reason="Không còn phù hợp")
-    today = datetime.date.today()
+    today = timezone.localdate()
     assert category(task, today) == C.WITHDRAWN
     leaves = Task.objects.filter(plan=task.plan).leaves().with_category(today)
     assert sorted(leaves.values_list("code", flat=True)) == sorted(c.code for c in children)
@@ -289,7 +289,6 @@ def test_todays_category_from_the_task_row_matches_the_history(db):
     """From today on, the category reads the task row (fast); it must agree with the
     history rule for every task of the demo plan, leaves and parents alike."""
     from django.core.management import call_command
-    from django.utils import timezone
 
     from tasks_app.querysets import own_category_expression
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.utils import timezone
 
 from tasks_app import services
 from tasks_app.choices import ExtensionStatus, TaskState, UpdateKind
@@ -62,7 +63,7 @@ def test_a_file_is_enough_as_the_result_of_a_completion(task, manager):
         manager,
         state=TaskState.COMPLETED,
         progress=100,
-        completed_on=datetime.date.today(),
+        completed_on=timezone.localdate(),
         evidence=[pdf],
     )
     evidence = Evidence.objects.get(update=update)
@@ -74,7 +75,7 @@ def test_a_file_is_enough_as_the_result_of_a_completion(task, manager):
 
 
 def test_completion_date_cannot_be_in_the_future_or_before_assignment(task, manager):
-    for day in (datetime.date.today() + datetime.timedelta(days=1), D(2021, 12, 31)):
+    for day in (timezone.localdate() + datetime.timedelta(days=1), D(2021, 12, 31)):
         with pytest.raises(ValidationError) as error:
             record(task, manager, state=TaskState.COMPLETED, completed_on=day, result="Xong")
         assert "completed_on" in error.value.message_dict
