@@ -15,8 +15,9 @@ gives what that day's run gave, and today's run sees everything known now.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -41,7 +42,7 @@ from reminders.expressions import DaysBetween
 from reminders.models import Notification, ReminderPolicy
 from tasks_app.choices import ExtensionStatus, Role, TaskState, UpdateKind
 from tasks_app.models import DeadlineExtension, Membership, StatusUpdate, Task
-from tasks_app.querysets import end_of_day, local_tz
+from tasks_app.querysets import TaskQuerySet, end_of_day, local_tz
 
 # Only tasks that are still the lead agency's to do are reminded. Completed and withdrawn
 # tasks are finished; a task awaiting confirmation has been reported done and waits for the
@@ -179,13 +180,13 @@ def _candidates(policies: PolicySet, day: datetime.date, earliest_due: datetime.
             branch |= (
                 Q(r_state=TaskState.IN_PROGRESS)
                 & Q(due_at__gte=day)
-                & Exact(Mod(F("r_silence"), Value(policy.stale_after_days)), Value(0))
+                & Q(Exact(Mod(F("r_silence"), Value(policy.stale_after_days)), Value(0)))
             )
         candidates |= governs & branch
     return candidates
 
 
-def _task_facts(day: datetime.date) -> QuerySet[Task]:
+def _task_facts(day: datetime.date) -> TaskQuerySet:
     """Leaf tasks assigned by `day` with what was known about them at the end of `day`:
     `r_state`, `due_at` (due date in force), `r_last_report` (the day of the lead agency's
     last progress report or of the monitor's last decision, else the assignment day) and
@@ -289,7 +290,7 @@ def _tasks_owing_notices(day: datetime.date, policies: PolicySet) -> list[dict]:
     return owing
 
 
-def _recipients(memberships: Iterable[dict]) -> dict[tuple[int, str], list[Recipient]]:
+def _recipients(memberships: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], list[Recipient]]:
     people: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
     for row in memberships:
         full_name = f"{row['user__last_name']} {row['user__first_name']}".strip()

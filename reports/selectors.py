@@ -43,6 +43,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from django.db.models import (
@@ -71,10 +72,9 @@ from tasks_app.models import (
     Plan,
     PriorityArea,
     StatusUpdate,
-    Task,
 )
 from tasks_app.permissions import sees_everything, tasks_visible_to
-from tasks_app.querysets import end_of_day
+from tasks_app.querysets import TaskQuerySet, end_of_day
 
 C = ReportCategory
 
@@ -276,7 +276,7 @@ class Dashboard:
 # --- Query building blocks ------------------------------------------------------------------
 
 
-def scoped_leaf_tasks(*, user, filters: DashboardFilters) -> QuerySet[Task]:
+def scoped_leaf_tasks(*, user, filters: DashboardFilters) -> TaskQuerySet:
     """The leaf tasks behind every dashboard number: visible to `user`, of the plan, and
     within the level, priority area and agency subtree filters (on the lead agency)."""
     tasks = tasks_visible_to(user).filter(plan=filters.plan).leaves()
@@ -334,12 +334,12 @@ def _kpi_actual_at(as_of: datetime.date) -> Subquery | F:
     )
 
 
-def _categorised(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet[Task]:
+def _categorised(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQuerySet:
     """Leaf tasks with their category at D; tasks not yet assigned at D are left out."""
     return tasks.filter(assigned_on__lte=as_of).with_own_category(as_of)
 
 
-def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[tuple]:
+def _grouped_counts(tasks: TaskQuerySet, as_of: datetime.date) -> list[tuple]:
     """One row per (priority area, lead agency, category) with the task count, how many
     are due by D, and the KPI figures: (area id, agency id, category, n, due, KPI tasks,
     KPI met, Σ KPI ratio).
@@ -374,7 +374,7 @@ def _grouped_counts(tasks: QuerySet[Task], as_of: datetime.date) -> list[tuple]:
     )
 
 
-def _add_row(counts: Counts, category: str, n: int, due: int, kpi: tuple) -> None:
+def _add_row(counts: Counts, category: str, n: int, due: int, kpi: Sequence) -> None:
     """Add one grouped row to a slice's counts (plain integer additions)."""
     setattr(counts, category, getattr(counts, category) + n)
     if category == C.WITHDRAWN:
@@ -389,7 +389,7 @@ def _add_row(counts: Counts, category: str, n: int, due: int, kpi: tuple) -> Non
         counts.kpi_ratio_sum += float(kpi_ratio_sum or 0)
 
 
-def _overdue_candidates(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet[Task]:
+def _overdue_candidates(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQuerySet:
     """The tasks that can be overdue at D, found with stored columns before the category
     (which still decides) is computed.
 
@@ -407,7 +407,7 @@ def _overdue_candidates(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet
     return _categorised(candidates, as_of).filter(own_category=C.OVERDUE)
 
 
-def _ageing(tasks: QuerySet[Task], as_of: datetime.date) -> dict[str, int]:
+def _ageing(tasks: TaskQuerySet, as_of: datetime.date) -> dict[str, int]:
     """Overdue tasks per ageing band: at most 93 grouped rows (see `_due_key`)."""
     bands = dict.fromkeys(AGEING_BANDS, 0)
     rows = (
@@ -448,7 +448,7 @@ def dashboard_trend(
     *,
     user,
     filters: DashboardFilters,
-    tasks: QuerySet[Task] | None = None,
+    tasks: TaskQuerySet | None = None,
     last: int | None = None,
     known: dict[datetime.date, Counts] | None = None,
 ) -> list[TrendPoint]:
@@ -485,9 +485,9 @@ def dashboard_trend(
     for day, counts in stored.items():
         for category, n in counts.items():
             setattr(by_point[day], category, n)
-    for day, counts in (known or {}).items():
+    for day, known_counts in (known or {}).items():
         if day in by_point and day not in stored:
-            for category, n in counts.category_counts().items():
+            for category, n in known_counts.category_counts().items():
                 setattr(by_point[day], category, n)
     live = [day for day in points if day not in stored and day not in (known or {})]
     if live:
@@ -515,7 +515,7 @@ def dashboard_overdue(
     user,
     filters: DashboardFilters,
     limit: int | None = OVERDUE_LIST_LIMIT,
-    tasks: QuerySet[Task] | None = None,
+    tasks: TaskQuerySet | None = None,
 ) -> list[OverdueTask]:
     """Overdue leaf tasks at D, oldest first (most days overdue), with the lead agency."""
     as_of = filters.as_of
@@ -527,11 +527,11 @@ def dashboard_overdue(
     tasks = _overdue_candidates(tasks, as_of).order_by("due_at", "code")
     if limit is not None:
         tasks = tasks[:limit]
-    tasks = list(tasks)
-    agencies = Agency.objects.in_bulk({task.lead_agency_id for task in tasks})
-    areas = PriorityArea.objects.only("name").in_bulk({task.priority_area_id for task in tasks})
+    found = list(tasks)
+    agencies = Agency.objects.in_bulk({task.lead_agency_id for task in found})
+    areas = PriorityArea.objects.only("name").in_bulk({task.priority_area_id for task in found})
     rows = []
-    for task in tasks:
+    for task in found:
         days = (as_of - task.due_at).days
         band = BAND_1_30 if days <= 30 else BAND_31_90 if days <= 90 else BAND_OVER_90
         rows.append(
@@ -554,7 +554,7 @@ def dashboard_overdue(
 
 
 def dashboard_extensions(
-    *, user, filters: DashboardFilters, tasks: QuerySet[Task] | None = None
+    *, user, filters: DashboardFilters, tasks: TaskQuerySet | None = None
 ) -> dict[str, int]:
     """Extensions approved by the end of D on the tasks in scope, and how many tasks got
     one. An extension approved after D is not counted (it did not exist at D)."""

@@ -33,6 +33,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -278,7 +279,7 @@ def pdf_appendix(groups: list[dict], limit: int | None = None) -> list[dict]:
         ),
     )
     kept = {id(row) for row in ranked[:limit]}
-    shown = []
+    shown: list[dict] = []
     for group in groups:
         group_rows = [row for row in group["rows"] if id(row) in kept]
         if group_rows:
@@ -416,7 +417,7 @@ def _distribution(issuer: Agency, as_of: datetime.date, scope: Agency | None) ->
     that carry out the tasks."""
     lines = list(settings.REPORT_DISTRIBUTION)
     if not lines:
-        above = agency_as_of(issuer.parent, as_of) if issuer.parent_id else None
+        above = agency_as_of(issuer.parent, as_of) if issuer.parent is not None else None
         if above is not None:
             lines.append(
                 _("{agency} (for reporting)").format(agency=above.short_name or above.name)
@@ -468,7 +469,9 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         user=REPORT_READER, filters=filters, with_trend=False, overdue_limit=None
     )
     board.trend = report_trend(filters=filters)
-    issuer = report.issuer
+    issuer, issued_on = report.issuer, report.issued_on
+    # Both are fixed at the first generation (_assign_identity), before any rendering.
+    assert issuer is not None and issued_on is not None
     parent = issuer_parent(issuer, as_of)
     totals = board.totals
 
@@ -479,7 +482,8 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
     )
 
     # 3. Agencies by level: short levels in the body, long ones in an appendix.
-    levels, long_levels = [], []
+    levels: list[dict[str, Any]] = []
+    long_levels: list[dict[str, Any]] = []
     for ranking in board.rankings:
         if len(ranking.agencies) > BODY_LEVEL_MAX_AGENCIES:
             long_levels.append({"name": ranking.name, "rows": _agency_rows(ranking)})
@@ -521,8 +525,8 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "issuer_lines": header_lines(issuer),
         "place": issuer.place_name or (parent.place_name if parent else ""),
         "number": document_number(report.number, issuer.doc_code),
-        "issued_on": report.issued_on,
-        "date_line": date_line_parts(report.issued_on),
+        "issued_on": issued_on,
+        "date_line": date_line_parts(issued_on),
         "month": period_label(report.period),
         "next_month": period_label(next_month(report.period)),
         "as_of": as_of,
@@ -629,11 +633,11 @@ def _delete_files(*names: str) -> None:
 def report_download_name(report: MonthlyReport, extension: str) -> str:
     """An ASCII file name for downloads and attachments, e.g.
     bao-cao-cds-2022-06-toan-tinh-so-01-bc-stttt.pdf."""
-    scope = slugify(report.scope.code) if report.scope_id else "toan-tinh"
+    scope = slugify(report.scope.code) if report.scope is not None else "toan-tinh"
     number = f"-so-{report.number:02d}" if report.number else ""
     code = (
         f"-bc-{slugify(report.issuer.doc_code)}"
-        if report.issuer_id and report.issuer.doc_code
+        if report.issuer is not None and report.issuer.doc_code
         else ""
     )
     return f"bao-cao-cds-{report.period:%Y-%m}-{scope}{number}{code}.{extension}"

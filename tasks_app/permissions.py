@@ -7,10 +7,16 @@
 Roles come from Membership rows; a user may hold several roles in several agencies.
 """
 
+from typing import Any, TypeVar, overload
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tasks_app.choices import Role
 from tasks_app.models import Agency, Membership, Task
+from tasks_app.querysets import TaskQuerySet
+
+# A queryset of tasks, model instances or values() rows: the scope keeps its kind.
+_TaskRows = TypeVar("_TaskRows", bound=QuerySet[Task, Any])
 
 # Roles whose members act for their agency on the tasks it leads.
 AGENCY_STAFF_ROLES = (Role.MANAGER, Role.OFFICER)
@@ -96,7 +102,13 @@ def scope_key(user) -> tuple:
     return ("paths", *_own_paths(user))
 
 
-def tasks_visible_to(user, queryset: QuerySet[Task] | None = None) -> QuerySet[Task]:
+@overload
+def tasks_visible_to(user) -> TaskQuerySet: ...
+@overload
+def tasks_visible_to(user, queryset: _TaskRows) -> _TaskRows: ...
+
+
+def tasks_visible_to(user, queryset=None):
     """The one scope of tasks: those whose lead or a coordinating agency lies in the
     subtree of one of the user's agencies; monitors and leaders see every task."""
     queryset = Task.objects.all() if queryset is None else queryset

@@ -5,8 +5,11 @@ same way and matched with a plain `contains`, so "hai hau" finds "Hải Hậu".
 """
 
 import unicodedata
+from typing import TypeVar
 
 from django.db.models import Q, QuerySet
+
+_Rows = TypeVar("_Rows", bound=QuerySet)
 
 
 def fold(text: str) -> str:
@@ -16,7 +19,7 @@ def fold(text: str) -> str:
     return " ".join(stripped.lower().split())
 
 
-def search(queryset: QuerySet, query: str) -> QuerySet:
+def search(queryset: _Rows, query: str) -> _Rows:
     """Rows whose folded text contains every word of the folded query."""
     condition = Q()
     for word in fold(query).split():

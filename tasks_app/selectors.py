@@ -23,18 +23,19 @@ from tasks_app.models import (
     Task,
 )
 from tasks_app.permissions import agencies_visible_to, scope_key, tasks_visible_to
+from tasks_app.querysets import TaskQuerySet
 from tasks_app.search import search
 
 
 @functools.lru_cache(maxsize=16)
-def _tasks_with_category(as_of: datetime.date, day_not_over: bool) -> QuerySet[Task]:
+def _tasks_with_category(as_of: datetime.date, day_not_over: bool) -> TaskQuerySet:
     # Never evaluated itself: callers get a clone (.all()), which shares the resolved
     # expressions. `day_not_over` is part of the key because with_category builds another
     # expression once the day is over (querysets.current_category_expression).
     return Task.objects.with_category(as_of)
 
 
-def tasks_with_category(as_of: datetime.date) -> QuerySet[Task]:
+def tasks_with_category(as_of: datetime.date) -> TaskQuerySet:
     """`Task.objects.with_category(as_of)`, built once per date and process.
 
     Resolving the category expression took 7–10 ms of Python on every list, detail and
@@ -44,7 +45,7 @@ def tasks_with_category(as_of: datetime.date) -> QuerySet[Task]:
 
 
 @functools.lru_cache(maxsize=16)
-def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> QuerySet[Task]:
+def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> TaskQuerySet:
     """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
     leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
     of children, PostgreSQL plans one task's query in a fraction of the time."""
@@ -58,10 +59,10 @@ def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> Query
     )
 
 
-_SCOPED: dict[tuple, QuerySet[Task]] = {}
+_SCOPED: dict[tuple, TaskQuerySet] = {}
 
 
-def _scoped(key: tuple, user, base) -> QuerySet[Task]:
+def _scoped(key: tuple, user, base) -> TaskQuerySet:
     """`tasks_visible_to(user, base())`, built once per `key` and scope
     (permissions.scope_key) in this process, then cloned: resolving the scope's filter cost
     a millisecond or two on every call. The key names the base; the scope key names
@@ -77,7 +78,7 @@ def _scoped(key: tuple, user, base) -> QuerySet[Task]:
 
 def task_list_visible_to(
     *, user, as_of: datetime.date | None = None, query: str = ""
-) -> QuerySet[Task]:
+) -> TaskQuerySet:
     """Tasks the user may see, each annotated with its report `category` at `as_of`
     (default: today in Asia/Ho_Chi_Minh), with lead agency, plan and priority area joined
     and coordinating agencies prefetched."""
@@ -93,7 +94,7 @@ def task_list_visible_to(
 
 def task_list_for_api(
     *, user, as_of: datetime.date | None = None, by_category: bool = True
-) -> QuerySet[Task]:
+) -> TaskQuerySet:
     """The tasks of the API's list: `task_list_visible_to` when the request filters on
     `category`. Otherwise the same tasks with the category right for leaf tasks only, which
     PostgreSQL plans and Django builds in half the time (the roll-up of children is most of
@@ -186,7 +187,7 @@ def task_list_filtered(
     due_by: bool = False,
     overdue_days: str = "",
     counted: bool = False,
-) -> QuerySet[Task]:
+) -> TaskQuerySet:
     """The staff task list: `task_list_visible_to` narrowed by the list's filters and sorted
     by due date (regular tasks, which have none, last), then code. Filters only narrow the
     permission scope, never widen it.
@@ -245,7 +246,7 @@ def task_list_filtered(
 
 def task_children_visible_to(
     *, user, parent: Task, as_of: datetime.date | None = None
-) -> QuerySet[Task]:
+) -> TaskQuerySet:
     """The children of a parent task ("tasks per agency") that the user may see, with their
     category at `as_of`, by lead agency."""
     return (
@@ -366,7 +367,7 @@ TASK_CHILD_API_VALUES = (
 )
 
 
-def task_values_for_api(tasks: QuerySet[Task]) -> QuerySet:
+def task_values_for_api(tasks: TaskQuerySet) -> QuerySet:
     """The API's columns of tasks from `task_list_visible_to` (filtered and ordered as the
     caller likes), as dictionaries; lazy, so a paginator can count and slice it. Complete
     the rows with `task_rows_with_coordination`."""
@@ -436,6 +437,7 @@ def task_row_for_api(
     by id without applying the scope's filter again."""
     as_of = as_of or timezone.localdate()
     day_not_over = as_of >= timezone.localdate()
+    key: tuple
     if reached:
         key, build = ("leaf rows", as_of, day_not_over), lambda: _leaf_rows(as_of, day_not_over)
     else:

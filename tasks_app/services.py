@@ -316,8 +316,8 @@ def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> N
     # What prefetch_related would store: the caller answers with the update's files.
     known = Evidence.objects.filter(update=update)
     known._result_cache = attached
-    known._prefetch_done = True
-    update._prefetched_objects_cache = {"evidence": known}
+    known._prefetch_done = True  # type: ignore[attr-defined]
+    update._prefetched_objects_cache = {"evidence": known}  # type: ignore[attr-defined]
 
 
 def status_update_record(
@@ -410,7 +410,7 @@ def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
     update.save()
     _announce_if_past(update)
     _attach_evidence(update, evidence)
-    if task.parent_id:
+    if task.parent is not None:
         task_rollup(parent=task.parent)
     return update
 
@@ -456,7 +456,7 @@ def _monitor_decision(
     task: Task,
     *,
     user,
-    allowed_from: set[str],
+    allowed_from: set[TaskState],
     error: str,
     expected_version: int | None,
     fields: Callable[[Task], dict],
@@ -590,6 +590,8 @@ def extension_request(
             raise ValidationError(
                 {"task": _("An extension request for this task is already waiting.")}
             )
+        # Checked above on the caller's copy; the locked row has a due date too.
+        assert task.due is not None
         return DeadlineExtension.objects.create(
             task=task,
             requested_by=requested_by,
