@@ -1,6 +1,7 @@
 # plan_tracker: one-command run and test on Debian/Ubuntu with Python 3.11.
 #   make run    set up what is missing, then run web + Celery worker + beat (Ctrl-C stops)
-#   make test   set up what is missing, then lint, checks, catalog check and pytest
+#   make test   set up what is missing, then lint, mypy, checks, catalog check and pytest
+#   make quick  pytest without the browser, PDF and slow tests
 # The work is in scripts/ so that it reads as plain shell; see README.md.
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ MANAGE := $(PY) manage.py
 # manage.py commands run outside `make run` use the test settings (they carry a SECRET_KEY).
 DEV_ENV := DJANGO_SETTINGS_MODULE=plan_tracker.test_settings
 
-.PHONY: help bootstrap bootstrap-test run test pytest lint format messages \
+.PHONY: help bootstrap bootstrap-test run test quick pytest lint typecheck format messages \
         check-translations compilemessages clean
 
 help:  ## list the targets
@@ -29,8 +30,11 @@ bootstrap-test:  ## bootstrap plus the test-only packages (poppler-utils, docker
 run: bootstrap  ## migrate, load the 2022 plan with demo accounts, run web/worker/beat on 127.0.0.1:8000
 	@scripts/run.sh
 
-test: bootstrap-test  ## ruff, manage.py check, makemigrations --check, catalog check, compilemessages, pytest (ARGS=... go to pytest)
+test: bootstrap-test  ## ruff, mypy, the test-assertion check, manage.py check, makemigrations --check, catalog check, compilemessages, pytest (ARGS=... go to pytest)
 	@scripts/test.sh $(ARGS)
+
+quick:  ## pytest without the browser, PDF and slow tests (markers in pyproject.toml; ARGS=... go to pytest)
+	@scripts/pytest.sh -m "not browser and not pdf and not slow" $(ARGS)
 
 pytest:  ## only pytest (arguments: make pytest ARGS="-k extension -x")
 	@scripts/pytest.sh $(ARGS)
@@ -38,6 +42,9 @@ pytest:  ## only pytest (arguments: make pytest ARGS="-k extension -x")
 lint:  ## ruff check and ruff format --check
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+
+typecheck:  ## mypy on the services, selectors and permissions ([tool.mypy] in pyproject.toml)
+	@$(DEV_ENV) $(VENV)/bin/mypy
 
 format:  ## ruff format and ruff check --fix
 	@$(VENV)/bin/ruff format .

@@ -9,6 +9,7 @@ leader of UBND tỉnh: `leader`
 """
 
 import datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -23,6 +24,17 @@ from tests.factories import (
     TaskFactory,
     UserFactory,
 )
+
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(items):
+    """Every test under tests/browser/ drives chromium: it gets the `browser` marker here,
+    so a new browser test cannot be left out of the quick run (`make quick`)."""
+    for item in items:
+        if item.path.is_relative_to(BROWSER_TESTS):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(autouse=True)

@@ -89,6 +89,7 @@ def _command(service: dict) -> str:
     return command if isinstance(command, str) else " ".join(command)
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

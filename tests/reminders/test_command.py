@@ -70,6 +70,7 @@ def test_a_bad_date_is_a_command_error(bad):
         send_reminders("--date", bad)
 
 
+@pytest.mark.slow
 def test_a_bad_date_exits_non_zero_from_the_shell():
     import subprocess
     import sys

@@ -22,7 +22,7 @@ from reminders.models import Notification, ReminderPolicy
 from reminders.services import reminders_run
 from tasks_app.models import DeadlineExtension, Membership, Plan, StatusUpdate, Task
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = [datetime.date(2022, 1, 1) + datetime.timedelta(days=n) for n in range(365)]

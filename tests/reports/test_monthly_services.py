@@ -125,6 +125,7 @@ def test_generate_twice_keeps_one_report_and_its_number(
     assert again.attempts == 2
 
 
+@pytest.mark.slow
 def test_numbers_follow_each_issuer_and_year(make_task, fake_pdf):
     plan = make_task(due=D(2022, 12, 31)).plan
     june = monthly_report_generate(plan=plan, period=JUNE)
@@ -341,6 +342,7 @@ def test_a_task_title_with_markup_is_printed_as_text(make_task, fake_pdf):
     assert report.status == ReportStatus.READY
 
 
+@pytest.mark.pdf
 def test_a_small_report_renders_for_real(make_task, vietnamese):
     """The real renderer on the test plan (no demo data): a PDF with the markup as text."""
     import subprocess

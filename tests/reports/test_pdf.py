@@ -373,6 +373,7 @@ def june(demo_data, django_db_blocker, tmp_path_factory):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_the_report_is_a_pdf_stored_with_its_checksum(june):
     report, pdf = june
     assert pdf.content.startswith(b"%PDF")
@@ -384,6 +385,7 @@ def test_the_report_is_a_pdf_stored_with_its_checksum(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_the_header_follows_decree_30(june):
     _report, pdf = june
     first = pdf.page_texts[0]
@@ -401,6 +403,7 @@ def test_the_header_follows_decree_30(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_the_body_has_the_four_sections_and_the_closing(june, vietnamese):
     _report, pdf = june
     text = " ".join(pdf.text.split())
@@ -438,6 +441,7 @@ def test_the_body_has_the_four_sections_and_the_closing(june, vietnamese):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_the_category_counts_at_30_june(june, vietnamese):
     import re
 
@@ -474,6 +478,7 @@ def test_the_numbers_are_the_dashboards(demo_user, at):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_vietnamese_text_comes_out_intact(june):
     _report, pdf = june
     assert unicodedata.normalize("NFC", pdf.text) == pdf.text
@@ -486,6 +491,7 @@ def test_vietnamese_text_comes_out_intact(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_pages_a4_portrait_with_a_landscape_appendix(june):
     _report, pdf = june
     assert pdf.pages >= 3
@@ -500,6 +506,7 @@ def test_pages_a4_portrait_with_a_landscape_appendix(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_page_numbers_in_the_top_margin_from_page_two(june):
     _report, pdf = june
     # The top margin is 20 mm (57 pt) on portrait pages, 30 mm (85 pt) on landscape ones.
@@ -510,6 +517,7 @@ def test_page_numbers_in_the_top_margin_from_page_two(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_the_appendix_lists_every_leaf_task_with_its_state(june):
     from reports.selectors import DashboardFilters
     from reports.services import report_appendix
@@ -533,6 +541,7 @@ def test_the_appendix_lists_every_leaf_task_with_its_state(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_page_images_are_saved_for_review(june):
     """screenshots/report-2022-06/ (gitignored): one PNG per page at 60 dpi, to look at."""
     _report, pdf = june
@@ -548,6 +557,7 @@ def test_page_images_are_saved_for_review(june):
 
 
 @needs_poppler
+@pytest.mark.pdf
 def test_regenerated_in_december_it_is_the_same_document(june, vietnamese, settings):
     """Numbers from history: the June report regenerated on 15/12/2022, after many more
     updates, has the same number, the same text and the same bytes."""
@@ -602,6 +612,7 @@ def test_the_fetcher_serves_a_static_file():
     response.close()
 
 
+@pytest.mark.pdf
 def test_rendering_never_opens_a_url(monkeypatch):
     """Even an <img> that reached the HTML is not fetched: the renderer asks the fetcher,
     which refuses before any network access."""

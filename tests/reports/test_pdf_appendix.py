@@ -65,6 +65,7 @@ def test_a_long_plan_lists_the_tasks_that_most_need_attention(demo_plan):
     assert order == [key for key in full_order if key in order]
 
 
+@pytest.mark.pdf
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_the_shortened_appendix_says_so_and_the_excel_file_has_every_task(
     demo_plan, monkeypatch, settings, tmp_path

@@ -13,7 +13,7 @@ from tasks_app import services
 from tasks_app.choices import TaskState
 from tests.factories import AgencyFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 HCM = datetime.timezone(datetime.timedelta(hours=7))
 
 

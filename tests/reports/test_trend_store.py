@@ -53,6 +53,7 @@ def stored(demo_plan):
     return demo_plan
 
 
+@pytest.mark.slow
 def test_stored_counts_give_the_trend_of_the_history_for_every_filter(
     leader, at, demo_plan, django_assert_max_num_queries
 ):
@@ -136,6 +137,7 @@ def _approve_with_a_past_date(plan, leader):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "change",
     [

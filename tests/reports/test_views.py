@@ -91,6 +91,7 @@ def _found(client, expected: dict) -> dict:
     return {url: client.get(url).context["page"].paginator.count for url in expected}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_of", ["2022-06-30", "2022-12-31"])
 def test_each_number_matches_the_task_list_it_links_to(leader_client, as_of):
     """Follow the links of the figures, an area and an agency: the task list finds exactly

@@ -127,6 +127,7 @@ def test_the_compared_rows_cover_every_kind_of_value(plan):
     assert categories >= set(ReportCategory.values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("username", ["sotttt", "haihau"])
 @pytest.mark.parametrize("as_of", [None, JUNE])
 def test_the_detail_answers_what_task_detail_serializer_gives(plan, api_client, username, as_of):

@@ -285,6 +285,7 @@ def test_rollup_rules(children, expected):
     assert _rollup(sum(_BITS[c] for c in children)) == expected
 
 
+@pytest.mark.slow
 def test_todays_category_from_the_task_row_matches_the_history(db):
     """From today on, the category reads the task row (fast); it must agree with the
     history rule for every task of the demo plan, leaves and parents alike."""

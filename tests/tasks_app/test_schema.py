@@ -29,7 +29,7 @@ from tasks_app.choices import TaskState
 from tasks_app.models import Agency, Task
 from tests.tasks_app.conftest import PDF_BYTES
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 FUZZ_EXAMPLES = 6
 
