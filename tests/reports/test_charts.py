@@ -4,6 +4,7 @@ import datetime
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.utils import translation
 
 from reports import charts
 
@@ -76,12 +77,14 @@ def test_same_data_same_svg_for_reproducible_reports():
 
 
 def test_empty_charts_say_so():
-    for svg in (
-        charts.category_bars([], title="t"),
-        charts.trend_columns([], title="t"),
-        charts.ranking_bars([], title="t"),
-    ):
-        parse(svg)
+    with translation.override("en"):
+        svgs = (
+            charts.category_bars([], title="t"),
+            charts.trend_columns([], title="t"),
+            charts.ranking_bars([], title="t"),
+        )
+    for svg in svgs:
+        assert "No tasks to show." in "".join(parse(svg).itertext())
 
 
 def test_unknown_variant_is_refused():
