@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The checks of `make test`, in order: ruff check, ruff format --check, manage.py check,
+# The checks of `make test`, in order: ruff check, ruff format --check, mypy (the files
+# of [tool.mypy] in pyproject.toml), the test-assertion check, manage.py check,
 # makemigrations --check, the Vietnamese catalog check, compilemessages, pytest.
 # Every stage runs even when an earlier one failed, so one run shows every problem; the
 # summary lists the failed stages and the exit status is non-zero if any failed.
@@ -49,6 +50,8 @@ echo "database: ${DATABASE_URL:-SQLite (default)}; broker: ${CELERY_BROKER_URL:-
 
 stage "ruff check" ruff check .
 stage "ruff format --check" ruff format --check .
+stage "mypy" mypy
+stage "every test asserts" python scripts/check_test_assertions.py
 stage "manage.py check" python manage.py check
 stage "makemigrations --check" python manage.py makemigrations --check --dry-run
 stage "Vietnamese catalog" python scripts/check_translations.py
