@@ -28,6 +28,7 @@ from reports.selectors import (
     dashboard_trend,
 )
 from tasks_app.api.serializers import CategoryCountsSerializer
+from tasks_app.choices import AgeingBand
 
 # --- Input (documentation of the query parameters; parsing is the form's) ---------------------
 
@@ -136,7 +137,7 @@ class OverdueTaskSerializer(serializers.Serializer):
     due = serializers.DateField(help_text="The due date in force at D.")
     original_due = serializers.DateField(allow_null=True)
     days_overdue = serializers.IntegerField(help_text="D − due.")
-    band = serializers.ChoiceField(choices=["1-30", "31-90", "90+"])
+    band = serializers.ChoiceField(choices=AgeingBand.choices)
     progress = serializers.IntegerField()
 
 

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tasks_app import uploads
-from tasks_app.choices import ReportCategory, TaskState
+from tasks_app.choices import AgeingBand, ReportCategory, TaskState
 from tasks_app.models import Agency, PriorityArea, Task
-from tasks_app.selectors import OVERDUE_BANDS, TASK_RELATION_COORDINATED, TASK_RELATION_LED
+from tasks_app.selectors import TASK_RELATION_COORDINATED, TASK_RELATION_LED
 from tasks_app.services import ALLOWED_TRANSITIONS, EvidenceUpload
 
 # --- Shared building blocks -------------------------------------------------------------------
@@ -164,7 +164,7 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
     counted = forms.BooleanField(required=False, widget=forms.HiddenInput)
     overdue_days = forms.ChoiceField(
         required=False,
-        choices=[("", "")] + [(band, band) for band in OVERDUE_BANDS],
+        choices=[("", ""), *AgeingBand.choices],
         widget=forms.HiddenInput,
     )
 

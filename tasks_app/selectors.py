@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
-from tasks_app.choices import ReportCategory
+from tasks_app.choices import AgeingBand, ReportCategory
 from tasks_app.compiled import rows_by_id
 from tasks_app.models import (
     Agency,
@@ -165,9 +165,6 @@ TASK_RELATION_LED = "led"
 TASK_RELATION_COORDINATED = "coordinated"
 
 
-OVERDUE_BANDS = {"1-30": (1, 30), "31-90": (31, 90), "90+": (91, None)}
-
-
 def task_list_filtered(
     *,
     user,
@@ -226,12 +223,12 @@ def task_list_filtered(
         tasks = tasks.filter(lead_agency_id=lead_agency_id)
     if due_by:
         tasks = tasks.filter(due_at__lte=as_of)
-    if overdue_days in OVERDUE_BANDS:
+    if overdue_days in AgeingBand.values:
         # Overdue from due + 1: a task due on D - n is n days overdue at D.
-        least, most = OVERDUE_BANDS[overdue_days]
-        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=least))
-        if most is not None:
-            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=most))
+        band = AgeingBand(overdue_days)
+        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=band.first_day))
+        if band.last_day is not None:
+            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=band.last_day))
     if relation == TASK_RELATION_LED:
         tasks = tasks.filter(lead_agency__in=own_agency_subtree(user))
     elif relation == TASK_RELATION_COORDINATED:
