@@ -6,9 +6,8 @@ does not grow with the number of rows shown.
 
 import datetime
 import functools
-from collections.abc import Sequence
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from tasks_app.choices import AgeingBand, ReportCategory
@@ -527,96 +526,3 @@ def plan_list() -> QuerySet[Plan]:
 def priority_area_list() -> QuerySet[PriorityArea]:
     """Every priority area of every plan, in the plans' order."""
     return PriorityArea.objects.select_related("plan")
-
-
-def task_category_counts(
-    *, user, as_of: datetime.date, group_by: Sequence[str], plan: Plan | None = None
-) -> list[dict]:
-    """Leaf tasks the user may see, counted per report category at `as_of` and per the
-    `group_by` fields, in one aggregate query (DESIGN.md, "Reports count leaf tasks").
-    Tasks not yet assigned on `as_of` have no category and are left out."""
-    tasks = tasks_visible_to(user, Task.objects.with_category(as_of).leaves()).filter(
-        category__isnull=False
-    )
-    if plan is not None:
-        tasks = tasks.filter(plan=plan)
-    return list(tasks.values(*group_by, "category").annotate(count=Count("pk")).order_by(*group_by))
-
-
-def _counts_by(rows: list[dict], key: str) -> dict:
-    """Fold aggregate rows (one per group and category) into category counts per group;
-    `total` leaves out withdrawn tasks (DESIGN.md: listed apart, out of the totals)."""
-    groups: dict = {}
-    for row in rows:
-        counts = groups.setdefault(row[key], dict.fromkeys(ReportCategory.values, 0))
-        counts[row["category"]] = row["count"]
-    for counts in groups.values():
-        counts["total"] = sum(n for c, n in counts.items() if c != ReportCategory.WITHDRAWN)
-    return groups
-
-
-def dashboard_summary(*, user, as_of: datetime.date, plan: Plan | None = None) -> dict:
-    """Leaf tasks the user may see, counted per report category at `as_of`, by priority
-    area and by lead agency: two aggregate queries, whatever the number of tasks. The
-    totals add up the priority areas' counts."""
-    area_rows = task_category_counts(
-        user=user,
-        as_of=as_of,
-        plan=plan,
-        group_by=[
-            "priority_area__plan_id",
-            "priority_area__order",
-            "priority_area_id",
-            "priority_area__code",
-            "priority_area__name",
-        ],
-    )
-    agency_rows = task_category_counts(
-        user=user,
-        as_of=as_of,
-        plan=plan,
-        group_by=[
-            "lead_agency__path",
-            "lead_agency_id",
-            "lead_agency__code",
-            "lead_agency__name",
-            "lead_agency__short_name",
-        ],
-    )
-    by_area = _counts_by(area_rows, "priority_area_id")
-    by_agency = _counts_by(agency_rows, "lead_agency_id")
-    totals = dict.fromkeys([*ReportCategory.values, "total"], 0)
-    for counts in by_area.values():
-        for category, count in counts.items():
-            totals[category] += count
-    areas = {row["priority_area_id"]: row for row in area_rows}
-    agencies = {row["lead_agency_id"]: row for row in agency_rows}
-    return {
-        "as_of": as_of,
-        "plan": plan.pk if plan else None,
-        "categories": [{"code": c.value, "label": c.label} for c in ReportCategory],
-        "totals": totals,
-        "by_priority_area": [
-            {
-                "priority_area": {
-                    "id": pk,
-                    "code": areas[pk]["priority_area__code"],
-                    "name": areas[pk]["priority_area__name"],
-                },
-                "counts": counts,
-            }
-            for pk, counts in by_area.items()
-        ],
-        "by_agency": [
-            {
-                "agency": {
-                    "id": pk,
-                    "code": agencies[pk]["lead_agency__code"],
-                    "name": agencies[pk]["lead_agency__name"],
-                    "short_name": agencies[pk]["lead_agency__short_name"],
-                },
-                "counts": counts,
-            }
-            for pk, counts in by_agency.items()
-        ],
-    }
