@@ -6,6 +6,7 @@ does not grow with the number of rows shown.
 
 import datetime
 import functools
+from collections.abc import Sequence
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -164,70 +165,88 @@ TASK_RELATION_LED = "led"
 TASK_RELATION_COORDINATED = "coordinated"
 
 
-def task_list_filtered(
+def task_filter(
+    tasks: QuerySet[Task],
     *,
     user,
-    as_of: datetime.date | None = None,
-    query: str = "",
-    priority_area_id: int | None = None,
-    category: str = "",
-    due_month: datetime.date | None = None,
+    as_of: datetime.date,
+    q: str = "",
+    plan: int | None = None,
+    priority_area: int | None = None,
+    lead_agency: int | None = None,
+    subtree: bool | None = None,
+    agency: int | None = None,
+    coordinating_agency: int | None = None,
     relation: str = "",
-    descending: bool = False,
-    plan_id: int | None = None,
-    leaves_only: bool = False,
-    level_id: int | None = None,
-    agency_id: int | None = None,
-    lead_agency_id: int | None = None,
-    due_by: bool = False,
+    level: int | str | None = None,
+    state: Sequence[str] = (),
+    category: Sequence[str] | str = (),
+    overdue: bool | None = None,
     overdue_days: str = "",
-    counted: bool = False,
+    counted: bool | None = None,
+    due_by: bool | None = None,
+    due_month: datetime.date | None = None,
+    due_after: datetime.date | None = None,
+    due_before: datetime.date | None = None,
+    parent: int | None = None,
+    top_level: bool | None = None,
+    is_parent: bool | None = None,
 ) -> QuerySet[Task]:
-    """The staff task list: `task_list_visible_to` narrowed by the list's filters and sorted
-    by due date (regular tasks, which have none, last), then code. Filters only narrow the
-    permission scope, never widen it.
+    """The task filters of the staff list and the API, defined once: each keyword is the
+    query parameter of the same name (tasks_app/forms.py TaskFilterForm, tasks_app/api/
+    filters.py TaskFilter). `tasks` comes from the permission scope, annotated with the
+    `category` at `as_of` (and `due_at`, `is_parent` where a filter reads them); filters
+    only narrow it. An empty value (None, "", no items) does not filter.
 
-    `relation` is "led" (the lead agency is one of the user's agencies or below them) or
-    "coordinated" (one of the coordinating agencies is); `due_month` is any day of the month
-    whose due dates are wanted. The other filters are those of the dashboard's links to the
-    tasks behind a number (reports/links.py): the plan, leaf tasks only, the lead agency's
-    level, the lead agency lying in an agency's subtree or being exactly one agency, the due
-    date in force on or before `as_of`, an ageing band of days overdue at `as_of`, and
-    `counted` (only the tasks a report counts: withdrawn tasks left out, as in its totals).
+    - `q`: code and title, ignoring case and Vietnamese diacritics;
+    - `plan`, `priority_area`, `parent`: ids; `top_level`: no parent; `is_parent`: split
+      per agency (false: the leaf tasks that reports count);
+    - `lead_agency`: exactly this agency, or with `subtree` this agency and those below
+      it; `agency`: the lead agency lies in this agency's subtree (dashboard filter);
+      `level`: the lead agency's administrative level, by id or code;
+    - `coordinating_agency`: an agency (id) coordinates the task; `relation`: "led" (the
+      lead agency is one of the user's agencies or below them) or "coordinated" (one of the
+      coordinating agencies is);
+    - `state`: stored states; `category`: report categories at `as_of`; `overdue`:
+      overdue at `as_of` or not; `overdue_days`: an ageing band of days overdue at
+      `as_of` (AgeingBand); `counted`: the tasks a report counts (withdrawn left out);
+    - `due_by`: the due date in force at `as_of` is on or before it; `due_month`: any day
+      of the month of the (current) due date; `due_after`, `due_before`: bounds of it.
     """
-    from django.db.models import Exists, F, OuterRef
+    from django.db.models import Exists, OuterRef
 
     from tasks_app.permissions import own_agency_subtree
 
-    as_of = as_of or timezone.localdate()
-    tasks = task_list_visible_to(user=user, as_of=as_of, query=query)
-    if plan_id:
-        tasks = tasks.filter(plan_id=plan_id)
-    if leaves_only:
-        tasks = tasks.leaves()
-    if priority_area_id:
-        tasks = tasks.filter(priority_area_id=priority_area_id)
-    if category:
-        tasks = tasks.filter(category=category)
-    if counted:
-        tasks = tasks.exclude(category=ReportCategory.WITHDRAWN)
-    if due_month:
-        tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
-    if level_id:
-        tasks = tasks.filter(lead_agency__level_id=level_id)
-    if agency_id:
-        path = Agency.objects.filter(pk=agency_id).values_list("path", flat=True).first()
+    if q:
+        tasks = search(tasks, q)
+    if plan:
+        tasks = tasks.filter(plan_id=plan)
+    if priority_area:
+        tasks = tasks.filter(priority_area_id=priority_area)
+    if parent:
+        tasks = tasks.filter(parent_id=parent)
+    if top_level is not None:
+        tasks = tasks.filter(parent__isnull=top_level)
+    if is_parent is not None:
+        tasks = tasks.filter(is_parent=is_parent)
+    if lead_agency and subtree:
+        path = Agency.objects.filter(pk=lead_agency).values_list("path", flat=True).first()
         tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
-    if lead_agency_id:
-        tasks = tasks.filter(lead_agency_id=lead_agency_id)
-    if due_by:
-        tasks = tasks.filter(due_at__lte=as_of)
-    if overdue_days in AgeingBand.values:
-        # Overdue from due + 1: a task due on D - n is n days overdue at D.
-        band = AgeingBand(overdue_days)
-        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=band.first_day))
-        if band.last_day is not None:
-            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=band.last_day))
+    elif lead_agency:
+        tasks = tasks.filter(lead_agency_id=lead_agency)
+    if agency:
+        path = Agency.objects.filter(pk=agency).values_list("path", flat=True).first()
+        tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
+    if isinstance(level, int) or (isinstance(level, str) and level.isdigit()):
+        tasks = tasks.filter(lead_agency__level_id=int(level))
+    elif level:
+        tasks = tasks.filter(lead_agency__level__code=level)
+    if coordinating_agency:
+        # Exists, not a join: a join on the many-to-many would repeat rows.
+        through = Task.coordinating_agencies.through.objects.filter(
+            task_id=OuterRef("pk"), agency_id=coordinating_agency
+        )
+        tasks = tasks.filter(Exists(through))
     if relation == TASK_RELATION_LED:
         tasks = tasks.filter(lead_agency__in=own_agency_subtree(user))
     elif relation == TASK_RELATION_COORDINATED:
@@ -235,6 +254,43 @@ def task_list_filtered(
             task_id=OuterRef("pk"), agency__in=own_agency_subtree(user)
         )
         tasks = tasks.filter(Exists(coordinated))
+    if state:
+        tasks = tasks.filter(state__in=list(state))
+    if category:
+        tasks = tasks.filter(category__in=[category] if isinstance(category, str) else category)
+    if overdue is not None:
+        overdue_only = {"category": ReportCategory.OVERDUE}
+        tasks = tasks.filter(**overdue_only) if overdue else tasks.exclude(**overdue_only)
+    if counted:
+        tasks = tasks.exclude(category=ReportCategory.WITHDRAWN)
+    if overdue_days in AgeingBand.values:
+        # Overdue from due + 1: a task due on D - n is n days overdue at D.
+        band = AgeingBand(overdue_days)
+        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=band.first_day))
+        if band.last_day is not None:
+            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=band.last_day))
+    if due_by:
+        tasks = tasks.filter(due_at__lte=as_of)
+    if due_month:
+        tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
+    if due_after:
+        tasks = tasks.filter(due__gte=due_after)
+    if due_before:
+        tasks = tasks.filter(due__lte=due_before)
+    return tasks
+
+
+def task_list_filtered(
+    *, user, as_of: datetime.date | None = None, descending: bool = False, **filters
+) -> QuerySet[Task]:
+    """The staff task list: `task_list_visible_to` narrowed by `task_filter` and sorted
+    by due date (regular tasks, which have none, last), then code."""
+    from django.db.models import F
+
+    as_of = as_of or timezone.localdate()
+    tasks = task_filter(
+        task_list_visible_to(user=user, as_of=as_of), user=user, as_of=as_of, **filters
+    )
     due = F("due").desc(nulls_last=True) if descending else F("due").asc(nulls_last=True)
     return tasks.order_by(due, "plan_id", "code")
 

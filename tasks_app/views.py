@@ -146,7 +146,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     for task in page.object_list:
         decorate(task, as_of)
     # How many filters besides the search are set: the phone layout opens them when any is.
-    active = [filters["priority_area_id"], filters["category"], filters["due_month"]]
+    active = [filters["priority_area"], filters["category"], filters["due_month"]]
     active += [filters["relation"], filters["descending"]]
     context = {
         "form": form,

@@ -229,9 +229,6 @@ class TaskViewSet(
         extra = self.action_permissions.get(self.action, [])
         return [IsAuthenticated(), *(permission() for permission in extra)]
 
-    # Filters that read the rolled-up category, which the list's faster base lacks.
-    category_filters = ("category", "overdue")
-
     def get_queryset(self):
         if self.action == "list":
             return selectors.task_list_for_api(
@@ -241,7 +238,7 @@ class TaskViewSet(
 
     @property
     def _by_category(self) -> bool:
-        return any(name in self.request.query_params for name in self.category_filters)
+        return any(name in self.request.query_params for name in TaskFilter.NEEDS_CATEGORY)
 
     def get_serializer_class(self):
         return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
