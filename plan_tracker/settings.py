@@ -77,6 +77,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 # unread_notification_count (lazy: counted only where a template shows it)
                 "reminders.context_processors.notifications",
+                # The page frame: the user's agencies, roles, extensions waiting (lazy too)
+                "tasks_app.context_processors.page_frame",
             ],
         },
     },

@@ -33,8 +33,7 @@ urlpatterns = [
     # The user's notifications (reminders), with mark-as-read.
     path("notifications/", include("reminders.urls")),
     # REST API v1, its OpenAPI 3 schema and the docs page (Swagger UI from static files).
-    # The leadership dashboard and its API (reports/); /api/v1/dashboard/summary/ stays
-    # with tasks_app.api.
+    # The leadership dashboard and its API (reports/), /api/v1/dashboard/summary/ included.
     path("dashboard/", include("reports.urls")),
     path("api/v1/dashboard/", include("reports.urls_api")),
     # The monthly reports: archive page (/reports/) and API (/api/v1/reports/).

@@ -10,21 +10,24 @@ missing report answers 404, a refused action 403. Regeneration runs in the backg
 from __future__ import annotations
 
 import django_filters
-from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
-from reports.archive import XLSX, report_file_response, report_list_visible_to
+from reports.archive import (
+    XLSX,
+    report_file_response,
+    report_get_visible_to,
+    report_list_visible_to,
+)
 from reports.models import MonthlyReport, ReportStatus
 from reports.numbering import document_number, period_label
 from reports.services import monthly_report_request
-from tasks_app.api.schema import detail_error
+from tasks_app.api.common import ANY_ID, FileDownloadNegotiation, detail_error
 from tasks_app.permissions import can_manage_tasks
 
 
@@ -117,16 +120,6 @@ class MonthlyReportFilter(django_filters.FilterSet):
         fields = ["plan", "period", "status", "scope", "province_wide"]
 
 
-class _AnyRenderer(BaseContentNegotiation):
-    """A file download answers whatever the client accepts; errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 _NOT_FOUND = detail_error("No such report, or it is hidden from this user.")
 
 
@@ -143,17 +136,13 @@ class MonthlyReportViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MonthlyReportSerializer
     filterset_class = MonthlyReportFilter
-    # Any id without a slash reaches the view: a malformed one answers a JSON 404.
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ANY_ID
 
     def get_queryset(self):
         return report_list_visible_to(self.request.user)
 
     def get_object(self) -> MonthlyReport:
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (MonthlyReport.DoesNotExist, ValueError, TypeError, OverflowError):
-            raise Http404 from None
+        return report_get_visible_to(self.request.user, self.kwargs["pk"])
 
     def _file(self, kind: str):
         return report_file_response(self.get_object(), kind)
@@ -168,7 +157,7 @@ class MonthlyReportViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["get"],
-        content_negotiation_class=_AnyRenderer,
+        content_negotiation_class=FileDownloadNegotiation,
         filter_backends=[],
         pagination_class=None,
     )
@@ -185,7 +174,7 @@ class MonthlyReportViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=True,
         methods=["get"],
-        content_negotiation_class=_AnyRenderer,
+        content_negotiation_class=FileDownloadNegotiation,
         filter_backends=[],
         pagination_class=None,
     )

@@ -36,15 +36,6 @@ PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _frame_context(request: HttpRequest) -> dict:
-    """What templates/base.html shows around the page (the staff pages' frame)."""
-    try:
-        from tasks_app.views import page_context
-    except ImportError:  # the staff pages are not installed
-        return {}
-    return page_context(request)
-
-
 def report_list_visible_to(user):
     return (
         MonthlyReport.objects.visible_to(user)
@@ -149,7 +140,7 @@ def archive_list(request: HttpRequest) -> HttpResponse:
         "can_generate": can_generate,
         "form": ReportCreateForm() if can_generate else None,
     }
-    return render(request, "reports/archive.html", {**_frame_context(request), **context})
+    return render(request, "reports/archive.html", context)
 
 
 @login_required
@@ -185,7 +176,7 @@ def archive_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
         if report.issuer_id and report.number
         else "",
     }
-    return render(request, "reports/archive_confirm.html", {**_frame_context(request), **context})
+    return render(request, "reports/archive_confirm.html", context)
 
 
 @login_required

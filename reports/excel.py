@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from reports.selectors import COUNTED_CATEGORIES, Counts, Dashboard
-from tasks_app.choices import ReportCategory
+from tasks_app.choices import AgeingBand, ReportCategory
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 BOLD = Font(bold=True)
@@ -40,9 +40,7 @@ def _count_headers() -> list[str]:
         _("Due by the date"),
         _("Due and completed on time"),
         _("On-time rate"),
-        _("Overdue 1–30 days"),
-        _("Overdue 31–90 days"),
-        _("Overdue over 90 days"),
+        *(str(band.label) for band in AgeingBand),
     ]
 
 
@@ -54,9 +52,7 @@ def _count_values(counts: Counts) -> list:
         counts.due,
         counts.due_on_time,
         counts.on_time_rate,
-        counts.overdue_1_30,
-        counts.overdue_31_90,
-        counts.overdue_over_90,
+        *(n for _band, n in counts.ageing),
     ]
 
 

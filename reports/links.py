@@ -1,7 +1,8 @@
 """Links from a dashboard number to the task list (/tasks/) that shows the tasks behind it.
 
-The parameter names are the task list's filters (tasks_app.forms.TaskFilterForm); they are
-written here only, so that the page and the API link the same way:
+The parameter names are the task list's filters (tasks_app.forms.TaskFilterForm, the same
+names as the API's: tasks_app.selectors.task_filter); they are written here only, so that
+the page and the API link the same way:
 
   plan, as_of            the plan, and the date at which the category is computed
   leaves=1               leaf tasks only (the dashboard does not count parent tasks)
@@ -11,7 +12,7 @@ written here only, so that the page and the API link the same way:
   lead_agency            exactly this lead agency (ranking rows)
   counted=1              only the tasks the report counts: withdrawn tasks left out
   due_by=1               due date in force on or before as_of
-  overdue_days           an ageing band of overdue tasks: 1-30, 31-90, 90+
+  overdue_days           an ageing band of overdue tasks (tasks_app.choices.AgeingBand)
 """
 
 from functools import lru_cache

@@ -64,7 +64,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
 
-from tasks_app.choices import ExtensionStatus, ReportCategory, TaskState
+from tasks_app.choices import AgeingBand, ExtensionStatus, ReportCategory, TaskState
 from tasks_app.models import (
     AdministrativeLevel,
     Agency,
@@ -93,10 +93,12 @@ ALL_CATEGORIES: tuple[str, ...] = (*COUNTED_CATEGORIES, C.WITHDRAWN)
 BAND_NONE = "none"  # regular task: no due date
 BAND_LATER = "later"  # due after D
 BAND_TODAY = "today"  # due on D: due by D, not yet overdue
-BAND_1_30 = "1-30"  # due 1–30 days before D
-BAND_31_90 = "31-90"
-BAND_OVER_90 = "90+"
-AGEING_BANDS: tuple[str, ...] = (BAND_1_30, BAND_31_90, BAND_OVER_90)
+# Overdue: the ageing bands (AgeingBand, tasks_app/choices.py), and the Counts field of each.
+AGEING_FIELDS: dict[str, str] = {
+    AgeingBand.DAYS_1_30: "overdue_1_30",
+    AgeingBand.DAYS_31_90: "overdue_31_90",
+    AgeingBand.OVER_90: "overdue_over_90",
+}
 
 # How many overdue tasks the dashboard lists (oldest first); the count is always complete.
 OVERDUE_LIST_LIMIT = 20
@@ -173,6 +175,11 @@ class Counts:
     def kpi_achievement(self) -> float | None:
         """Mean of min(actual / target, 1) over the tasks with a KPI target."""
         return self.kpi_ratio_sum / self.kpi_tasks if self.kpi_tasks else None
+
+    @property
+    def ageing(self) -> list[tuple[AgeingBand, int]]:
+        """The overdue tasks per ageing band, in the bands' order."""
+        return [(band, getattr(self, AGEING_FIELDS[band])) for band in AgeingBand]
 
     def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -316,7 +323,9 @@ def _band(due_key: datetime.date | None, as_of: datetime.date) -> str:
         return BAND_LATER
     if days == 0:
         return BAND_TODAY
-    return BAND_1_30 if days <= 30 else BAND_31_90 if days <= 90 else BAND_OVER_90
+    band = AgeingBand.of(days)
+    assert band is not None  # every day overdue lies in a band
+    return band
 
 
 def _kpi_actual_at(as_of: datetime.date) -> Subquery | F:
@@ -409,7 +418,7 @@ def _overdue_candidates(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQueryS
 
 def _ageing(tasks: TaskQuerySet, as_of: datetime.date) -> dict[str, int]:
     """Overdue tasks per ageing band: at most 93 grouped rows (see `_due_key`)."""
-    bands = dict.fromkeys(AGEING_BANDS, 0)
+    bands: dict[str, int] = dict.fromkeys(AgeingBand, 0)
     rows = (
         _overdue_candidates(tasks, as_of)
         .annotate(due_key=_due_key(as_of))
@@ -533,7 +542,7 @@ def dashboard_overdue(
     rows = []
     for task in found:
         days = (as_of - task.due_at).days
-        band = BAND_1_30 if days <= 30 else BAND_31_90 if days <= 90 else BAND_OVER_90
+        band = _band(task.due_at, as_of)
         rows.append(
             OverdueTask(
                 id=task.pk,
@@ -591,9 +600,8 @@ def dashboard_summary(
     for counts in by_area.values():  # every task lies in exactly one area
         totals.add(counts)
     ageing = _ageing(tasks, filters.as_of)
-    totals.overdue_1_30 = ageing[BAND_1_30]
-    totals.overdue_31_90 = ageing[BAND_31_90]
-    totals.overdue_over_90 = ageing[BAND_OVER_90]
+    for band, n in ageing.items():
+        setattr(totals, AGEING_FIELDS[band], n)
 
     # Every area of the plan (in the filter) is listed, even with no task in scope.
     area_qs = PriorityArea.objects.filter(plan=filters.plan)

@@ -73,6 +73,7 @@ from reports.selectors import (
 )
 from tasks_app.choices import AgencyKind, ReportCategory, Role
 from tasks_app.models import Agency, Membership, Plan, StatusUpdate
+from tasks_app.permissions import WHOLE_PLAN
 from tasks_app.querysets import end_of_day
 
 logger = logging.getLogger(__name__)
@@ -124,27 +125,6 @@ _CLOSED = (*_COMPLETED, ReportCategory.WITHDRAWN)
 
 class ReportError(ValueError):
     """The report cannot be made as asked (a month outside the plan, not over yet…)."""
-
-
-# --- The reader of a report ------------------------------------------------------------------
-
-
-class _WholePlanReader:
-    """The selectors' permission scope for a monthly report: a report is about the whole
-    plan (or one agency's subtree, given as the agency filter), as the monitoring agency
-    sees it, whoever triggered it. Access to the stored report is checked when it is
-    listed or downloaded (reports/archive.py, reports/api_archive.py)."""
-
-    pk = None
-    is_active = True
-    is_authenticated = True
-    is_superuser = True  # tasks_visible_to(): sees every task of the plan
-
-    def __str__(self) -> str:
-        return "monthly-report"
-
-
-REPORT_READER = _WholePlanReader()
 
 
 # --- Checks ------------------------------------------------------------------------------------
@@ -240,7 +220,7 @@ def report_appendix(*, filters: DashboardFilters) -> list[dict]:
     due date in force and original due date, its category and progress at D."""
     as_of = filters.as_of
     tasks = (
-        scoped_leaf_tasks(user=REPORT_READER, filters=filters)
+        scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters)
         .filter(assigned_on__lte=as_of)
         .with_own_category(as_of)
         .select_related("lead_agency", "priority_area")
@@ -296,7 +276,7 @@ def report_coming_deadlines(
     start = as_of + datetime.timedelta(days=1)
     end = month_end(start)
     tasks = (
-        scoped_leaf_tasks(user=REPORT_READER, filters=filters)
+        scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters)
         .filter(assigned_on__lte=as_of)
         .with_own_category(as_of)
         .filter(due_at__gte=start, due_at__lte=end)
@@ -318,7 +298,7 @@ def report_difficulties(
     start = end_of_day(period - datetime.timedelta(days=1))
     updates = (
         StatusUpdate.objects.filter(
-            task__in=scoped_leaf_tasks(user=REPORT_READER, filters=filters),
+            task__in=scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters),
             recorded_at__gte=start,
             recorded_at__lt=end_of_day(filters.as_of),
         )
@@ -369,7 +349,7 @@ def _named(names: list[str], more: str) -> str:
 def report_trend(*, filters: DashboardFilters, points: int = TREND_POINTS):
     """The dashboard's trend (reports.selectors.dashboard_trend) over the last `points`
     month ends up to D, stored month ends included."""
-    return dashboard_trend(user=REPORT_READER, filters=filters, last=points)
+    return dashboard_trend(user=WHOLE_PLAN, filters=filters, last=points)
 
 
 def _overdue_rows(board: Dashboard) -> list[ListedTask]:
@@ -466,7 +446,7 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
     as_of = filters.as_of
     # 1. The dashboard's numbers at D: every overdue task (the Excel twin lists them all).
     board = dashboard_summary(
-        user=REPORT_READER, filters=filters, with_trend=False, overdue_limit=None
+        user=WHOLE_PLAN, filters=filters, with_trend=False, overdue_limit=None
     )
     board.trend = report_trend(filters=filters)
     issuer, issued_on = report.issuer, report.issued_on

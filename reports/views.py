@@ -68,15 +68,6 @@ def _ranking_tables(board, *, whole: bool) -> list[RankingTable]:
     return tables
 
 
-def _frame_context(request: HttpRequest) -> dict:
-    """What templates/base.html shows around the page (the staff pages' frame)."""
-    try:
-        from tasks_app.views import page_context
-    except ImportError:  # the staff pages are not installed
-        return {}
-    return page_context(request)
-
-
 def _categories() -> list[tuple[str, str]]:
     return [(code, ReportCategory(code).label) for code in COUNTED_CATEGORIES]
 
@@ -112,9 +103,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
     if request.htmx and not request.htmx.history_restore_request:
         return _finish(render(request, "reports/partials/_dashboard_body.html", context))
-    return _finish(
-        render(request, "reports/dashboard.html", {**_frame_context(request), **context})
-    )
+    return _finish(render(request, "reports/dashboard.html", context))
 
 
 @login_required

@@ -4,7 +4,8 @@ The admin is for system administrators. It edits reference data freely, but a ta
 is a legal record: status updates, evidence files and deadline decisions are read-only here.
 Updates are recorded through the web pages and the API (services.status_update_record);
 extensions are decided with the actions of the extension list, which call the services, so
-that an approval moves the due date and keeps the original one.
+that an approval moves the due date and keeps the original one. Tasks are created and
+changed through the services too (TaskAdminForm): the admin has no write path of its own.
 
 Labels come from the models' verbose names; every other string is translated here.
 """
@@ -14,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.text import Truncator, capfirst
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tasks_app import services
 from tasks_app.choices import ExtensionStatus, ReportCategory
+from tasks_app.forms import add_service_errors
 from tasks_app.models import (
     AdministrativeLevel,
     Agency,
@@ -275,34 +277,39 @@ class LeadAgencyLevelFilter(admin.RelatedFieldListFilter):
 
 
 class TaskAdminForm(forms.ModelForm):
-    """Checks that the database constraints cannot express or that involve fields the
-    admin does not edit (the original due date is set from the due date on creation).
+    """Writes the task through the services, like the staff pages and the API: once its
+    fields are valid, the form creates the task with `services.task_create` or changes
+    what the administrator changed with `services.task_update_fields`. The services' checks
+    (priority area and parent in the task's plan, dates in order, the model's constraints)
+    therefore show beside the fields, and nothing is written when one fails.
 
     No Meta: TaskAdmin builds the form for its model with the fields of its fieldsets.
     """
 
-    def clean(self):
-        cleaned = super().clean()
-        plan = cleaned.get("plan", self.instance.plan if self.instance.plan_id else None)
-        area = cleaned.get("priority_area")
-        if plan and area and area.plan_id != plan.pk:
-            self.add_error("priority_area", gettext("The priority area belongs to another plan."))
-        parent = cleaned.get("parent")
-        if parent is not None and plan is not None:
-            if parent.plan_id != plan.pk:
-                self.add_error("parent", gettext("The parent task belongs to another plan."))
-            elif parent.parent_id is not None:
-                self.add_error("parent", gettext("A child task cannot be split again."))
-        # On creation the due date becomes the original due date; afterwards only the
-        # assignment date can move, and never past the original due date.
-        assigned_on = cleaned.get("assigned_on")
+    def _post_clean(self):
+        # In place of ModelForm's model validation: the service validates the task (its
+        # own checks, then the model's full_clean) before it writes anything.
+        if self.errors:
+            return
+        try:
+            self.instance = self._write()
+        except ValidationError as error:
+            add_service_errors(self, error)
+
+    def _write(self) -> Task:
+        data = self.cleaned_data
         if self.instance.pk is None:
-            due, field = cleaned.get("due"), "due"
-        else:
-            due, field = self.instance.original_due, "assigned_on"
-        if assigned_on and due and due < assigned_on:
-            self.add_error(field, gettext("The due date cannot be before the assignment date."))
-        return cleaned
+            return services.task_create(**data)
+        changed = {name: data[name] for name in self.changed_data}
+        coordinating = changed.pop("coordinating_agencies", None)
+        # expected_version=None: the service writes on the row as it is now, so a status
+        # update recorded while the page was open is kept.
+        return services.task_update_fields(
+            task=self.instance,
+            expected_version=None,
+            coordinating_agencies=coordinating,
+            **changed,
+        )
 
 
 class StatusUpdateInline(ReadOnlyInline):
@@ -419,9 +426,11 @@ class TaskAdmin(WideTitleMixin, admin.ModelAdmin):
         ),
     )
     # Mirrors of the history (state… kpi_actual), the due dates (moved only by approved
-    # extensions, or reports from history would disagree with the task row) and the parent
-    # (moving a child would need a roll-up of both parents).
+    # extensions, or reports from history would disagree with the task row), the plan (a
+    # task stays in its plan: services.task_update_fields) and the parent (moving a child
+    # would need a roll-up of both parents).
     change_readonly_fields = (
+        "plan",
         "parent",
         "original_due",
         "due",
@@ -468,24 +477,17 @@ class TaskAdmin(WideTitleMixin, admin.ModelAdmin):
         category = getattr(obj, "category", None)
         return ReportCategory(category).label if category else None
 
+    # TaskAdminForm has written the task through the services when it was validated.
+    def save_form(self, request, form, change: bool) -> Task:
+        return form.instance
+
     def save_model(self, request, obj: Task, form, change: bool) -> None:
-        if not change:
-            # As services.task_create does: the due date a task is created with is its
-            # original due date; later extensions move `due` only.
-            obj.original_due = obj.due
-            super().save_model(request, obj, form, change)
-            if obj.parent_id:
-                services.task_rollup(parent=obj.parent)
-            return
-        if not form.changed_data:
-            return
-        # Write only what the form changed, so that a status update recorded meanwhile is
-        # not overwritten with the values read when the page was loaded.
-        concrete = {field.name for field in obj._meta.concrete_fields}
-        changed = [name for name in form.changed_data if name in concrete]
-        obj.version = F("version") + 1
-        obj.save(update_fields=[*changed, "version", "updated_at"])
-        obj.refresh_from_db(fields=["version"])
+        pass
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # The coordinating agencies were written by the service; the inlines are read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 # --- History: status updates, evidence, deadline extensions -----------------------------------

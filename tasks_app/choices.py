@@ -61,3 +61,41 @@ class UpdateKind(models.TextChoices):
     REPORT = "report", _("Progress report by the lead agency")
     CONTRIBUTION = "contribution", _("Contribution by a coordinating agency")
     CONFIRMATION = "confirmation", _("Decision by the monitoring agency")
+
+
+class AgeingBand(models.TextChoices):
+    """Ageing bands of overdue tasks (DESIGN.md, "Measures"): days overdue at D is D − the
+    due date in force at D, so a task due on D − n is n days overdue. The one definition
+    used by the task list's filter, the dashboard, its API, the Excel file and the PDF."""
+
+    DAYS_1_30 = "1-30", _("Overdue 1–30 days")
+    DAYS_31_90 = "31-90", _("Overdue 31–90 days")
+    OVER_90 = "90+", _("Overdue over 90 days")
+
+    @property
+    def first_day(self) -> int:
+        """The fewest days overdue in the band."""
+        return _AGEING_DAYS[self][0]
+
+    @property
+    def last_day(self) -> int | None:
+        """The most days overdue in the band; None: no limit."""
+        return _AGEING_DAYS[self][1]
+
+    @classmethod
+    def of(cls, days_overdue: int) -> "AgeingBand | None":
+        """The band of a task overdue by `days_overdue` days; None when not overdue."""
+        for band in cls:
+            if band.first_day <= days_overdue and (
+                band.last_day is None or days_overdue <= band.last_day
+            ):
+                return band
+        return None
+
+
+# First and last day overdue of each band (outside the class: an enum would make it a member).
+_AGEING_DAYS: dict[str, tuple[int, int | None]] = {
+    AgeingBand.DAYS_1_30: (1, 30),
+    AgeingBand.DAYS_31_90: (31, 90),
+    AgeingBand.OVER_90: (91, None),
+}

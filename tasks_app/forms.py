@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tasks_app import uploads
-from tasks_app.choices import ReportCategory, TaskState
+from tasks_app.choices import AgeingBand, ReportCategory, TaskState
 from tasks_app.models import Agency, PriorityArea, Task
-from tasks_app.selectors import OVERDUE_BANDS, TASK_RELATION_COORDINATED, TASK_RELATION_LED
+from tasks_app.selectors import TASK_RELATION_COORDINATED, TASK_RELATION_LED
 from tasks_app.services import ALLOWED_TRANSITIONS, EvidenceUpload
 
 # --- Shared building blocks -------------------------------------------------------------------
@@ -164,7 +164,7 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
     counted = forms.BooleanField(required=False, widget=forms.HiddenInput)
     overdue_days = forms.ChoiceField(
         required=False,
-        choices=[("", "")] + [(band, band) for band in OVERDUE_BANDS],
+        choices=[("", ""), *AgeingBand.choices],
         widget=forms.HiddenInput,
     )
 
@@ -174,25 +174,27 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
             self.fields["priority_area"].queryset = priority_areas
 
     def filters(self) -> dict:
-        """The valid filters as keyword arguments of selectors.task_list_filtered."""
+        """The valid filters as keyword arguments of selectors.task_list_filtered (the
+        parameters' names, as in the API; `leaves` is the API's `is_parent=false`, and
+        `sort` and `as_of` are the list's own)."""
         data = {}
         if self.is_bound:
             self.is_valid()
             data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         area = data.get("priority_area")
         return {
-            "query": data.get("q") or "",
-            "priority_area_id": area.pk if area else None,
+            "q": data.get("q") or "",
+            "priority_area": area.pk if area else None,
             "category": data.get("category") or "",
             "due_month": data.get("due_month"),
             "relation": data.get("relation") or "",
             "descending": data.get("sort") == SORT_DUE_DESC,
             "as_of": data.get("as_of"),
-            "plan_id": data.get("plan"),
-            "leaves_only": bool(data.get("leaves")),
-            "level_id": data.get("level"),
-            "agency_id": data.get("agency"),
-            "lead_agency_id": data.get("lead_agency"),
+            "plan": data.get("plan"),
+            "is_parent": False if data.get("leaves") else None,
+            "level": data.get("level"),
+            "agency": data.get("agency"),
+            "lead_agency": data.get("lead_agency"),
             "due_by": bool(data.get("due_by")),
             "overdue_days": data.get("overdue_days") or "",
             "counted": bool(data.get("counted")),
@@ -201,8 +203,8 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
     def from_dashboard(self) -> bool:
         """Whether the list shows the tasks behind a dashboard number."""
         filters = self.filters()
-        keys = ("as_of", "plan_id", "leaves_only", "level_id", "agency_id", "lead_agency_id")
-        return any(filters[key] for key in (*keys, "due_by", "overdue_days", "counted"))
+        keys = ("as_of", "plan", "level", "agency", "lead_agency", "due_by", "overdue_days")
+        return filters["is_parent"] is False or any(filters[key] for key in (*keys, "counted"))
 
 
 # --- Progress report (lead agency) -----------------------------------------------------------

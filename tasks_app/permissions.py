@@ -3,6 +3,8 @@
 - `tasks_visible_to(user)` is the one scope that every selector, API view, HTML view and
   export starts from. Objects outside it answer 404, so their existence stays hidden.
 - The `can_*` predicates decide actions on a visible object; a refused action answers 403.
+- `WHOLE_PLAN` is the named scope of documents about the whole plan (the monthly report):
+  it sees every task and may do nothing.
 
 Roles come from Membership rows; a user may hold several roles in several agencies.
 """
@@ -20,6 +22,20 @@ _TaskRows = TypeVar("_TaskRows", bound=QuerySet[Task, Any])
 
 # Roles whose members act for their agency on the tasks it leads.
 AGENCY_STAFF_ROLES = (Role.MANAGER, Role.OFFICER)
+
+
+class WholePlanScope:
+    """The named scope of a document about the whole plan (the monthly report, the stored
+    trend): every task, whoever triggered the work. It is not a person: it holds no role,
+    so every `can_*` predicate refuses it. Pass `WHOLE_PLAN` where a selector asks for the
+    user whose scope to read (`tasks_visible_to(WHOLE_PLAN)`); access to what such a
+    document shows is checked when someone opens it (reports/archive.py)."""
+
+    def __repr__(self) -> str:
+        return "WHOLE_PLAN"
+
+
+WHOLE_PLAN = WholePlanScope()
 
 
 def _memberships(user) -> list[tuple[str, int, str]]:
@@ -69,7 +85,7 @@ def _subtree(paths: list[str]) -> QuerySet[Agency]:
 
 def is_monitor(user) -> bool:
     # The monitoring agency (Sở TT&TT) runs the plan: creates, assigns and confirms tasks.
-    return bool(user.is_active and user.is_superuser) or Role.MONITOR in _roles(user)
+    return bool(_active(user) and user.is_superuser) or Role.MONITOR in _roles(user)
 
 
 def is_leader(user) -> bool:
@@ -78,6 +94,9 @@ def is_leader(user) -> bool:
 
 
 def sees_everything(user) -> bool:
+    # A document about the whole plan reads every task.
+    if user is WHOLE_PLAN:
+        return True
     # Monitors and leaders follow the whole plan, whatever agency they sit in.
     return is_monitor(user) or is_leader(user)
 
@@ -110,7 +129,8 @@ def tasks_visible_to(user, queryset: _TaskRows) -> _TaskRows: ...
 
 def tasks_visible_to(user, queryset=None):
     """The one scope of tasks: those whose lead or a coordinating agency lies in the
-    subtree of one of the user's agencies; monitors and leaders see every task."""
+    subtree of one of the user's agencies; monitors and leaders see every task, and so
+    does the whole-plan scope (`WHOLE_PLAN`) of the monthly report."""
     queryset = Task.objects.all() if queryset is None else queryset
     if sees_everything(user):
         return queryset
@@ -154,7 +174,7 @@ def can_manage_tasks(user) -> bool:
 
 def can_decide_extension(user) -> bool:
     """Approve or reject an extension: monitors and leaders."""
-    return sees_everything(user)
+    return is_monitor(user) or is_leader(user)
 
 
 def can_request_extension(user, task: Task) -> bool:

@@ -8,10 +8,10 @@ import datetime
 import functools
 from collections.abc import Sequence
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from tasks_app.choices import ReportCategory
+from tasks_app.choices import AgeingBand, ReportCategory
 from tasks_app.compiled import rows_by_id
 from tasks_app.models import (
     Agency,
@@ -166,73 +166,88 @@ TASK_RELATION_LED = "led"
 TASK_RELATION_COORDINATED = "coordinated"
 
 
-OVERDUE_BANDS = {"1-30": (1, 30), "31-90": (31, 90), "90+": (91, None)}
-
-
-def task_list_filtered(
+def task_filter(
+    tasks: TaskQuerySet,
     *,
     user,
-    as_of: datetime.date | None = None,
-    query: str = "",
-    priority_area_id: int | None = None,
-    category: str = "",
-    due_month: datetime.date | None = None,
+    as_of: datetime.date,
+    q: str = "",
+    plan: int | None = None,
+    priority_area: int | None = None,
+    lead_agency: int | None = None,
+    subtree: bool | None = None,
+    agency: int | None = None,
+    coordinating_agency: int | None = None,
     relation: str = "",
-    descending: bool = False,
-    plan_id: int | None = None,
-    leaves_only: bool = False,
-    level_id: int | None = None,
-    agency_id: int | None = None,
-    lead_agency_id: int | None = None,
-    due_by: bool = False,
+    level: int | str | None = None,
+    state: Sequence[str] = (),
+    category: Sequence[str] | str = (),
+    overdue: bool | None = None,
     overdue_days: str = "",
-    counted: bool = False,
+    counted: bool | None = None,
+    due_by: bool | None = None,
+    due_month: datetime.date | None = None,
+    due_after: datetime.date | None = None,
+    due_before: datetime.date | None = None,
+    parent: int | None = None,
+    top_level: bool | None = None,
+    is_parent: bool | None = None,
 ) -> TaskQuerySet:
-    """The staff task list: `task_list_visible_to` narrowed by the list's filters and sorted
-    by due date (regular tasks, which have none, last), then code. Filters only narrow the
-    permission scope, never widen it.
+    """The task filters of the staff list and the API, defined once: each keyword is the
+    query parameter of the same name (tasks_app/forms.py TaskFilterForm, tasks_app/api/
+    filters.py TaskFilter). `tasks` comes from the permission scope, annotated with the
+    `category` at `as_of` (and `due_at`, `is_parent` where a filter reads them); filters
+    only narrow it. An empty value (None, "", no items) does not filter.
 
-    `relation` is "led" (the lead agency is one of the user's agencies or below them) or
-    "coordinated" (one of the coordinating agencies is); `due_month` is any day of the month
-    whose due dates are wanted. The other filters are those of the dashboard's links to the
-    tasks behind a number (reports/links.py): the plan, leaf tasks only, the lead agency's
-    level, the lead agency lying in an agency's subtree or being exactly one agency, the due
-    date in force on or before `as_of`, an ageing band of days overdue at `as_of`, and
-    `counted` (only the tasks a report counts: withdrawn tasks left out, as in its totals).
+    - `q`: code and title, ignoring case and Vietnamese diacritics;
+    - `plan`, `priority_area`, `parent`: ids; `top_level`: no parent; `is_parent`: split
+      per agency (false: the leaf tasks that reports count);
+    - `lead_agency`: exactly this agency, or with `subtree` this agency and those below
+      it; `agency`: the lead agency lies in this agency's subtree (dashboard filter);
+      `level`: the lead agency's administrative level, by id or code;
+    - `coordinating_agency`: an agency (id) coordinates the task; `relation`: "led" (the
+      lead agency is one of the user's agencies or below them) or "coordinated" (one of the
+      coordinating agencies is);
+    - `state`: stored states; `category`: report categories at `as_of`; `overdue`:
+      overdue at `as_of` or not; `overdue_days`: an ageing band of days overdue at
+      `as_of` (AgeingBand); `counted`: the tasks a report counts (withdrawn left out);
+    - `due_by`: the due date in force at `as_of` is on or before it; `due_month`: any day
+      of the month of the (current) due date; `due_after`, `due_before`: bounds of it.
     """
-    from django.db.models import Exists, F, OuterRef
+    from django.db.models import Exists, OuterRef
 
     from tasks_app.permissions import own_agency_subtree
 
-    as_of = as_of or timezone.localdate()
-    tasks = task_list_visible_to(user=user, as_of=as_of, query=query)
-    if plan_id:
-        tasks = tasks.filter(plan_id=plan_id)
-    if leaves_only:
-        tasks = tasks.leaves()
-    if priority_area_id:
-        tasks = tasks.filter(priority_area_id=priority_area_id)
-    if category:
-        tasks = tasks.filter(category=category)
-    if counted:
-        tasks = tasks.exclude(category=ReportCategory.WITHDRAWN)
-    if due_month:
-        tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
-    if level_id:
-        tasks = tasks.filter(lead_agency__level_id=level_id)
-    if agency_id:
-        path = Agency.objects.filter(pk=agency_id).values_list("path", flat=True).first()
+    if q:
+        tasks = search(tasks, q)
+    if plan:
+        tasks = tasks.filter(plan_id=plan)
+    if priority_area:
+        tasks = tasks.filter(priority_area_id=priority_area)
+    if parent:
+        tasks = tasks.filter(parent_id=parent)
+    if top_level is not None:
+        tasks = tasks.filter(parent__isnull=top_level)
+    if is_parent is not None:
+        tasks = tasks.filter(is_parent=is_parent)
+    if lead_agency and subtree:
+        path = Agency.objects.filter(pk=lead_agency).values_list("path", flat=True).first()
         tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
-    if lead_agency_id:
-        tasks = tasks.filter(lead_agency_id=lead_agency_id)
-    if due_by:
-        tasks = tasks.filter(due_at__lte=as_of)
-    if overdue_days in OVERDUE_BANDS:
-        # Overdue from due + 1: a task due on D - n is n days overdue at D.
-        least, most = OVERDUE_BANDS[overdue_days]
-        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=least))
-        if most is not None:
-            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=most))
+    elif lead_agency:
+        tasks = tasks.filter(lead_agency_id=lead_agency)
+    if agency:
+        path = Agency.objects.filter(pk=agency).values_list("path", flat=True).first()
+        tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
+    if isinstance(level, int) or (isinstance(level, str) and level.isdigit()):
+        tasks = tasks.filter(lead_agency__level_id=int(level))
+    elif level:
+        tasks = tasks.filter(lead_agency__level__code=level)
+    if coordinating_agency:
+        # Exists, not a join: a join on the many-to-many would repeat rows.
+        through = Task.coordinating_agencies.through.objects.filter(
+            task_id=OuterRef("pk"), agency_id=coordinating_agency
+        )
+        tasks = tasks.filter(Exists(through))
     if relation == TASK_RELATION_LED:
         tasks = tasks.filter(lead_agency__in=own_agency_subtree(user))
     elif relation == TASK_RELATION_COORDINATED:
@@ -240,6 +255,43 @@ def task_list_filtered(
             task_id=OuterRef("pk"), agency__in=own_agency_subtree(user)
         )
         tasks = tasks.filter(Exists(coordinated))
+    if state:
+        tasks = tasks.filter(state__in=list(state))
+    if category:
+        tasks = tasks.filter(category__in=[category] if isinstance(category, str) else category)
+    if overdue is not None:
+        overdue_only = {"category": ReportCategory.OVERDUE}
+        tasks = tasks.filter(**overdue_only) if overdue else tasks.exclude(**overdue_only)
+    if counted:
+        tasks = tasks.exclude(category=ReportCategory.WITHDRAWN)
+    if overdue_days in AgeingBand.values:
+        # Overdue from due + 1: a task due on D - n is n days overdue at D.
+        band = AgeingBand(overdue_days)
+        tasks = tasks.filter(due_at__lte=as_of - datetime.timedelta(days=band.first_day))
+        if band.last_day is not None:
+            tasks = tasks.filter(due_at__gte=as_of - datetime.timedelta(days=band.last_day))
+    if due_by:
+        tasks = tasks.filter(due_at__lte=as_of)
+    if due_month:
+        tasks = tasks.filter(due__year=due_month.year, due__month=due_month.month)
+    if due_after:
+        tasks = tasks.filter(due__gte=due_after)
+    if due_before:
+        tasks = tasks.filter(due__lte=due_before)
+    return tasks
+
+
+def task_list_filtered(
+    *, user, as_of: datetime.date | None = None, descending: bool = False, **filters
+) -> TaskQuerySet:
+    """The staff task list: `task_list_visible_to` narrowed by `task_filter` and sorted
+    by due date (regular tasks, which have none, last), then code."""
+    from django.db.models import F
+
+    as_of = as_of or timezone.localdate()
+    tasks = task_filter(
+        task_list_visible_to(user=user, as_of=as_of), user=user, as_of=as_of, **filters
+    )
     due = F("due").desc(nulls_last=True) if descending else F("due").asc(nulls_last=True)
     return tasks.order_by(due, "plan_id", "code")
 
@@ -532,96 +584,3 @@ def plan_list() -> QuerySet[Plan]:
 def priority_area_list() -> QuerySet[PriorityArea]:
     """Every priority area of every plan, in the plans' order."""
     return PriorityArea.objects.select_related("plan")
-
-
-def task_category_counts(
-    *, user, as_of: datetime.date, group_by: Sequence[str], plan: Plan | None = None
-) -> list[dict]:
-    """Leaf tasks the user may see, counted per report category at `as_of` and per the
-    `group_by` fields, in one aggregate query (DESIGN.md, "Reports count leaf tasks").
-    Tasks not yet assigned on `as_of` have no category and are left out."""
-    tasks = tasks_visible_to(user, Task.objects.with_category(as_of).leaves()).filter(
-        category__isnull=False
-    )
-    if plan is not None:
-        tasks = tasks.filter(plan=plan)
-    return list(tasks.values(*group_by, "category").annotate(count=Count("pk")).order_by(*group_by))
-
-
-def _counts_by(rows: list[dict], key: str) -> dict:
-    """Fold aggregate rows (one per group and category) into category counts per group;
-    `total` leaves out withdrawn tasks (DESIGN.md: listed apart, out of the totals)."""
-    groups: dict = {}
-    for row in rows:
-        counts = groups.setdefault(row[key], dict.fromkeys(ReportCategory.values, 0))
-        counts[row["category"]] = row["count"]
-    for counts in groups.values():
-        counts["total"] = sum(n for c, n in counts.items() if c != ReportCategory.WITHDRAWN)
-    return groups
-
-
-def dashboard_summary(*, user, as_of: datetime.date, plan: Plan | None = None) -> dict:
-    """Leaf tasks the user may see, counted per report category at `as_of`, by priority
-    area and by lead agency: two aggregate queries, whatever the number of tasks. The
-    totals add up the priority areas' counts."""
-    area_rows = task_category_counts(
-        user=user,
-        as_of=as_of,
-        plan=plan,
-        group_by=[
-            "priority_area__plan_id",
-            "priority_area__order",
-            "priority_area_id",
-            "priority_area__code",
-            "priority_area__name",
-        ],
-    )
-    agency_rows = task_category_counts(
-        user=user,
-        as_of=as_of,
-        plan=plan,
-        group_by=[
-            "lead_agency__path",
-            "lead_agency_id",
-            "lead_agency__code",
-            "lead_agency__name",
-            "lead_agency__short_name",
-        ],
-    )
-    by_area = _counts_by(area_rows, "priority_area_id")
-    by_agency = _counts_by(agency_rows, "lead_agency_id")
-    totals = dict.fromkeys([*ReportCategory.values, "total"], 0)
-    for counts in by_area.values():
-        for category, count in counts.items():
-            totals[category] += count
-    areas = {row["priority_area_id"]: row for row in area_rows}
-    agencies = {row["lead_agency_id"]: row for row in agency_rows}
-    return {
-        "as_of": as_of,
-        "plan": plan.pk if plan else None,
-        "categories": [{"code": c.value, "label": c.label} for c in ReportCategory],
-        "totals": totals,
-        "by_priority_area": [
-            {
-                "priority_area": {
-                    "id": pk,
-                    "code": areas[pk]["priority_area__code"],
-                    "name": areas[pk]["priority_area__name"],
-                },
-                "counts": counts,
-            }
-            for pk, counts in by_area.items()
-        ],
-        "by_agency": [
-            {
-                "agency": {
-                    "id": pk,
-                    "code": agencies[pk]["lead_agency__code"],
-                    "name": agencies[pk]["lead_agency__name"],
-                    "short_name": agencies[pk]["lead_agency__short_name"],
-                },
-                "counts": counts,
-            }
-            for pk, counts in by_agency.items()
-        ],
-    }

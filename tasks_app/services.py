@@ -120,11 +120,20 @@ def task_create(
     weight: Decimal | None = None,
     dti_index: DtiIndex | None = None,
 ) -> Task:
-    """Create a task; its original due date is the due date it is created with."""
+    """Create a task; its original due date is the due date it is created with. A child
+    task (of a plan item split per agency) belongs to the parent's plan, and the parent's
+    roll-up counts it at once."""
+    errors = {}
     if priority_area.plan_id != plan.pk:
-        raise ValidationError({"priority_area": _("The priority area belongs to another plan.")})
+        errors["priority_area"] = _("The priority area belongs to another plan.")
     if due is not None and due < assigned_on:
-        raise ValidationError({"due": _("The due date cannot be before the assignment date.")})
+        errors["due"] = _("The due date cannot be before the assignment date.")
+    if parent is not None and parent.plan_id != plan.pk:
+        errors["parent"] = _("The parent task belongs to another plan.")
+    elif parent is not None and parent.parent_id is not None:
+        errors["parent"] = _("A child task cannot be split again.")
+    if errors:
+        raise ValidationError(errors)
     task = Task(
         plan=plan,
         priority_area=priority_area,
@@ -145,6 +154,8 @@ def task_create(
     with transaction.atomic():
         task.save()
         task.coordinating_agencies.set(list(coordinating_agencies))
+        if parent is not None:
+            task_rollup(parent=parent)
     return task
 
 
@@ -659,10 +670,14 @@ def extension_reject(
 
 # --- Task fields (the monitoring agency's corrections) ----------------------------------------
 
-# What a task update may change. Dates are not here: the due date moves only through an
-# approved extension, so that the original due date and the reports at past dates stay true.
+# What a task update may change. The due dates are not here: the due date moves only through
+# an approved extension, so that the original due date and the reports at past dates stay
+# true. The assignment date may move, never past the original due date.
 TASK_EDITABLE_FIELDS = frozenset(
     {
+        "code",
+        "assigned_on",
+        "needs_reassignment",
         "title",
         "expected_output",
         "priority_area",
@@ -685,7 +700,8 @@ def task_update_fields(
     """Change a task's descriptive fields, its lead agency or its coordinating agencies.
 
     1. Lock the task row and refuse a stale `expected_version` (StaleVersionError).
-    2. Validate: only TASK_EDITABLE_FIELDS; the priority area stays in the task's plan.
+    2. Validate: only TASK_EDITABLE_FIELDS; the priority area stays in the task's plan; the
+       assignment date stays on or before the original due date.
     3. Save and bump the version. A new lead agency clears `needs_reassignment`.
 
     Nothing is written when a check fails.
@@ -700,6 +716,11 @@ def task_update_fields(
         if area is not None and area.plan_id != locked.plan_id:
             raise ValidationError(
                 {"priority_area": _("The priority area belongs to another plan.")}
+            )
+        assigned_on = fields.get("assigned_on")
+        if assigned_on and locked.original_due and locked.original_due < assigned_on:
+            raise ValidationError(
+                {"assigned_on": _("The due date cannot be before the assignment date.")}
             )
         lead = fields.get("lead_agency")
         if lead is not None and lead.pk != locked.lead_agency_id:

@@ -80,28 +80,6 @@ def decorate(task: Task, today: datetime.date) -> Task:
     return task
 
 
-def page_context(request: HttpRequest) -> dict:
-    """What the page frame (templates/base.html) shows: the user's agencies and, for those
-    who decide extensions, how many requests are waiting."""
-    user = request.user
-    context = {
-        "memberships": list(selectors.membership_list_for(user=user).order_by("agency__path")),
-        "can_decide_extension": permissions.can_decide_extension(user),
-        "sees_everything": permissions.sees_everything(user),
-    }
-    agencies = dict.fromkeys(str(m.agency) for m in context["memberships"])
-    context["agency_names"] = ", ".join(agencies)
-    if context["can_decide_extension"]:
-        context["pending_extension_count"] = selectors.extension_list_pending_visible_to(
-            user=user
-        ).count()
-    return context
-
-
-def render_page(request: HttpRequest, template: str, context: dict, status: int = 200):
-    return render(request, template, {**page_context(request), **context}, status=status)
-
-
 def get_task(request: HttpRequest, pk: int) -> Task:
     """A task the user may see, with its category today; 404 when hidden or missing."""
     try:
@@ -145,7 +123,7 @@ def start(request: HttpRequest) -> HttpResponse:
     the whole plan there, with the extensions waiting for them); a person who belongs to no
     agency gets an explanation instead of an empty list."""
     if not permissions.sees_everything(request.user) and not request.user.memberships.exists():
-        return render_page(request, "tasks_app/start_no_agency.html", {})
+        return render(request, "tasks_app/start_no_agency.html", {})
     return redirect("tasks_app:task-list")
 
 
@@ -168,7 +146,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     for task in page.object_list:
         decorate(task, as_of)
     # How many filters besides the search are set: the phone layout opens them when any is.
-    active = [filters["priority_area_id"], filters["category"], filters["due_month"]]
+    active = [filters["priority_area"], filters["category"], filters["due_month"]]
     active += [filters["relation"], filters["descending"]]
     context = {
         "form": form,
@@ -180,7 +158,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "tasks_app/partials/_task_table.html", context)
     else:
-        response = render_page(request, "tasks_app/task_list.html", context)
+        response = render(request, "tasks_app/task_list.html", context)
     # The same URL answers a page or a fragment: caches must tell them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -225,7 +203,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and task.state in (TaskState.AWAITING_CONFIRMATION, TaskState.COMPLETED),
         "can_withdraw": permissions.can_manage_tasks(user) and is_open,
     }
-    return render_page(request, "tasks_app/task_detail.html", context)
+    return render(request, "tasks_app/task_detail.html", context)
 
 
 @login_required
@@ -297,7 +275,7 @@ def task_progress(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Your progress report was saved."))
             return redirect(reverse("tasks_app:task-detail", args=[task.pk]) + "#history")
     status = 409 if "stale_task" in context else 200
-    return render_page(request, "tasks_app/task_progress.html", context, status=status)
+    return render(request, "tasks_app/task_progress.html", context, status=status)
 
 
 @login_required
@@ -326,7 +304,7 @@ def task_contribute(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your contribution was saved."))
             return redirect(reverse("tasks_app:task-detail", args=[task.pk]) + "#history")
-    return render_page(request, "tasks_app/task_contribute.html", {"task": task, "form": form})
+    return render(request, "tasks_app/task_contribute.html", {"task": task, "form": form})
 
 
 # --- Decisions of the monitoring agency -------------------------------------------------------
@@ -370,7 +348,7 @@ def task_review(request: HttpRequest, pk: int) -> HttpResponse:
     context["decision_return"] = DECISION_RETURN
     context["decision_confirm"] = DECISION_CONFIRM
     status = 409 if "stale_task" in context else 200
-    return render_page(request, "tasks_app/task_review.html", context, status=status)
+    return render(request, "tasks_app/task_review.html", context, status=status)
 
 
 @login_required
@@ -399,7 +377,7 @@ def task_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The task was stopped."))
             return redirect("tasks_app:task-detail", pk=task.pk)
     status = 409 if "stale_task" in context else 200
-    return render_page(request, "tasks_app/task_withdraw.html", context, status=status)
+    return render(request, "tasks_app/task_withdraw.html", context, status=status)
 
 
 # --- Deadline extensions ---------------------------------------------------------------------
@@ -430,7 +408,7 @@ def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("tasks_app:task-detail", pk=task.pk)
     pending = task.extensions.filter(status=ExtensionStatus.PENDING).first()
-    return render_page(
+    return render(
         request,
         "tasks_app/extension_request.html",
         {"task": task, "form": form, "pending_extension": pending},
@@ -443,7 +421,7 @@ def extension_list(request: HttpRequest) -> HttpResponse:
     if not permissions.can_decide_extension(request.user):
         raise PermissionDenied
     extensions = list(selectors.extension_list_pending_visible_to(user=request.user))
-    return render_page(request, "tasks_app/extension_list.html", {"extensions": extensions})
+    return render(request, "tasks_app/extension_list.html", {"extensions": extensions})
 
 
 @login_required
@@ -484,4 +462,4 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
         "decision_approve": DECISION_APPROVE,
         "decision_reject": DECISION_REJECT,
     }
-    return render_page(request, "tasks_app/extension_decide.html", context)
+    return render(request, "tasks_app/extension_decide.html", context)

@@ -1,68 +1,18 @@
-"""OpenAPI helpers: the error shapes of the API, declared on every operation.
+"""The API's OpenAPI schema class: the error shapes of the API, declared on every operation.
 
 `ApiAutoSchema` adds the errors any operation may answer (400 on input, 401 without
 credentials, 403 refused, 404 hidden or missing, 429 throttled) unless a view declares
-them itself; views that take a `version` declare 409 with `conflict_response()`.
+them itself; views that take a `version` declare 409 with `conflict_response()`. The
+error shapes themselves live in tasks_app/api/common.py.
 """
 
 from pathlib import Path
 
 from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework.permissions import AllowAny
 
-# {"field": ["message", …]}: a list of messages per field; `non_field_errors` for the rest.
-# A list field may answer an object of messages by position; a malformed body answers
-# {"detail": "message"}.
-VALIDATION_ERROR_SCHEMA = {
-    "type": "object",
-    "description": "Messages per field, in the request's language (Vietnamese by default).",
-    "additionalProperties": {
-        "anyOf": [
-            {"type": "array", "items": {"type": "string"}},
-            {"type": "string"},
-            {"type": "object"},
-        ]
-    },
-}
-
-DETAIL_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-
-
-def validation_error() -> OpenApiResponse:
-    return OpenApiResponse(
-        response=VALIDATION_ERROR_SCHEMA,
-        description="Invalid input: messages per field.",
-        examples=[
-            OpenApiExample(
-                "progress",
-                value={"progress": ["Tiến độ phải từ 0 đến 100%."]},
-                response_only=True,
-                status_codes=["400"],
-            )
-        ],
-    )
-
-
-def detail_error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=DETAIL_SCHEMA, description=description)
-
-
-def conflict_response() -> OpenApiResponse:
-    """409: the `version` sent is stale; nothing was written. `current` is the task as it
-    stands now, so the client can show it and let the user decide again."""
-    from tasks_app.api.serializers import ConflictSerializer
-
-    return OpenApiResponse(
-        response=ConflictSerializer,
-        description="The task changed since the client read it (stale `version`); "
-        "nothing was written. `current` is the task as it is now.",
-    )
+from tasks_app.api.common import detail_error, validation_error
 
 
 class ApiAutoSchema(AutoSchema):

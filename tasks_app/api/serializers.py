@@ -542,43 +542,6 @@ class MeSerializer(serializers.Serializer):
     capabilities = CapabilitiesSerializer()
 
 
-class CategoryCountsSerializer(serializers.Serializer):
-    """Leaf tasks per report category; `total` leaves out withdrawn tasks."""
-
-    completed_on_time = serializers.IntegerField()
-    completed_late = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    overdue = serializers.IntegerField()
-    not_started = serializers.IntegerField()
-    regular = serializers.IntegerField()
-    withdrawn = serializers.IntegerField()
-    total = serializers.IntegerField()
-
-
-class CategorySerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ReportCategory.choices)
-    label = serializers.CharField()
-
-
-class AreaCountsSerializer(serializers.Serializer):
-    priority_area = PriorityAreaBriefSerializer()
-    counts = CategoryCountsSerializer()
-
-
-class AgencyCountsSerializer(serializers.Serializer):
-    agency = AgencyBriefSerializer()
-    counts = CategoryCountsSerializer()
-
-
-class DashboardSummarySerializer(serializers.Serializer):
-    as_of = serializers.DateField()
-    plan = serializers.IntegerField(allow_null=True)
-    categories = CategorySerializer(many=True)
-    totals = CategoryCountsSerializer()
-    by_priority_area = AreaCountsSerializer(many=True)
-    by_agency = AgencyCountsSerializer(many=True)
-
-
 class TokenSerializer(serializers.ModelSerializer):
     token = serializers.CharField(source="key")
 
@@ -768,10 +731,4 @@ class AsOfQuerySerializer(serializers.Serializer):
     as_of = DateField(
         required=False,
         help_text="Report date (YYYY-MM-DD) for `category`; default today in Asia/Ho_Chi_Minh.",
-    )
-
-
-class DashboardQuerySerializer(AsOfQuerySerializer):
-    plan = serializers.PrimaryKeyRelatedField(
-        queryset=Plan.objects.all(), required=False, help_text="Only the tasks of this plan."
     )

@@ -17,7 +17,6 @@ router.register("extensions", views.ExtensionViewSet, basename="extension")
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
-    path("dashboard/summary/", views.DashboardSummaryView.as_view(), name="dashboard-summary"),
     # Any non-slash id reaches the view, which answers a JSON 404 for a malformed one.
     re_path(
         r"^evidence/(?P<pk>[^/]+)/download/$",

@@ -26,7 +26,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +33,13 @@ from rest_framework.views import APIView
 from plan_tracker.db import prepared_statements
 from tasks_app import permissions, selectors, services
 from tasks_app.api import serializers as s
+from tasks_app.api.common import (
+    ANY_ID,
+    MALFORMED_ID,
+    FileDownloadNegotiation,
+    conflict_response,
+    validation_error,
+)
 from tasks_app.api.filters import (
     AgencyFilter,
     ExtensionFilter,
@@ -41,12 +47,9 @@ from tasks_app.api.filters import (
     TaskFilter,
     TaskOrdering,
 )
-from tasks_app.api.schema import conflict_response, validation_error
 from tasks_app.models import DeadlineExtension, Evidence, Task
 from tasks_app.uploads import ACCEPTED_MIME_TYPES
 from tasks_app.views_files import evidence_file_response
-
-_NOT_FOUND = (ValueError, TypeError, OverflowError)
 
 
 class _CountedRows:
@@ -70,9 +73,7 @@ class _ApiView:
     """Helpers shared by the views: input parsing and the `as_of` date; prepared
     statements for the actions on one object."""
 
-    # Any id without a slash reaches the view, so a malformed one ("1.5", "x") answers the
-    # API's JSON 404 rather than the site's HTML one.
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = ANY_ID
 
     def dispatch(self, request, *args, **kwargs):
         # One object's page or action (`detail` routes: a task, its updates, an extension)
@@ -228,9 +229,6 @@ class TaskViewSet(
         extra = self.action_permissions.get(self.action, [])
         return [IsAuthenticated(), *(permission() for permission in extra)]
 
-    # Filters that read the rolled-up category, which the list's faster base lacks.
-    category_filters = ("category", "overdue")
-
     def get_queryset(self):
         if self.action == "list":
             return selectors.task_list_for_api(
@@ -240,7 +238,7 @@ class TaskViewSet(
 
     @property
     def _by_category(self) -> bool:
-        return any(name in self.request.query_params for name in self.category_filters)
+        return any(name in self.request.query_params for name in TaskFilter.NEEDS_CATEGORY)
 
     def get_serializer_class(self):
         return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
@@ -250,7 +248,7 @@ class TaskViewSet(
         permission checked (403)."""
         try:
             task = selectors.task_get_for_action(user=self.request.user, pk=self.kwargs["pk"])
-        except (Task.DoesNotExist, *_NOT_FOUND) as error:
+        except (Task.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
         self.check_object_permissions(self.request, task)
         return task
@@ -287,7 +285,7 @@ class TaskViewSet(
     def retrieve(self, request, pk=None):
         try:
             return Response(self._task_data(pk, detail=True))
-        except (Task.DoesNotExist, *_NOT_FOUND) as error:
+        except (Task.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
 
     @extend_schema(
@@ -485,7 +483,7 @@ class ExtensionViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
     def _extension(self) -> DeadlineExtension:
         try:
             extension = self.get_queryset().get(pk=self.kwargs["pk"])
-        except (DeadlineExtension.DoesNotExist, *_NOT_FOUND) as error:
+        except (DeadlineExtension.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
         self.check_object_permissions(self.request, extension)
         return extension
@@ -521,21 +519,11 @@ class ExtensionViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
 # --- Evidence files ---------------------------------------------------------------------------
 
 
-class _FirstRenderer(BaseContentNegotiation):
-    """A file download answers whatever the client accepts; errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class EvidenceDownloadView(APIView):
     """Stream an evidence file, only if its task is visible to the user (404 otherwise),
     as an attachment named with the name it was uploaded with."""
 
-    content_negotiation_class = _FirstRenderer
+    content_negotiation_class = FileDownloadNegotiation
 
     @extend_schema(
         summary="Download an evidence file",
@@ -549,30 +537,6 @@ class EvidenceDownloadView(APIView):
     def get(self, request, pk: int):
         try:
             evidence = selectors.evidence_get_visible_to(user=request.user, pk=pk)
-        except (Evidence.DoesNotExist, *_NOT_FOUND) as error:
+        except (Evidence.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
         return evidence_file_response(evidence)
-
-
-# --- Dashboard --------------------------------------------------------------------------------
-
-
-class DashboardSummaryView(APIView):
-    """Counts of leaf tasks per report category at `as_of` (default today), by priority
-    area and by lead agency, over the tasks the user may see. Withdrawn tasks are counted
-    apart and left out of `total`. Two aggregate queries, whatever the number of tasks."""
-
-    @extend_schema(
-        parameters=[s.DashboardQuerySerializer],
-        responses=s.DashboardSummarySerializer,
-        tags=["dashboard"],
-    )
-    def get(self, request):
-        query = s.DashboardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        summary = selectors.dashboard_summary(
-            user=request.user,
-            as_of=query.validated_data.get("as_of") or timezone.localdate(),
-            plan=query.validated_data.get("plan"),
-        )
-        return Response(s.DashboardSummarySerializer(summary).data)

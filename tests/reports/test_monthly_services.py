@@ -32,6 +32,7 @@ from reports.services import (
     monthly_report_recipients,
     monthly_report_send,
 )
+from tasks_app import permissions
 from tasks_app.choices import AgencyKind, Role, SuccessionKind, TaskState
 from tasks_app.models import AgencySuccession, StatusUpdate
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
@@ -327,6 +328,19 @@ def test_the_context_takes_the_months_difficulties_and_the_next_months_deadlines
     assert context["overdue"][0].days_overdue == 15
     # User text reaches the HTML escaped.
     assert "Thiếu máy tính &lt;b&gt;cấp xã&lt;/b&gt;" in fake_pdf[-1]
+
+
+def test_the_report_counts_every_task_of_the_plan(
+    june_task, make_task, agencies, manager, fake_pdf
+):
+    # The report reads through the whole-plan scope: Giao Thủy's task is in it, though no
+    # user is involved and a Hải Hậu manager would not see that task.
+    other = make_task(code="GT-1", due=D(2022, 6, 20), lead_agency=agencies["giaothuy"])
+    assert not permissions.tasks_visible_to(manager).filter(pk=other.pk).exists()
+    report = monthly_report_generate(plan=june_task.plan, period=JUNE)
+    context = monthly_report_context(report=report)
+    assert context["totals"]["total"] == 2
+    assert sorted(row.code for row in context["overdue"]) == ["GT-1", "T-1"]
 
 
 def test_a_task_title_with_markup_is_printed_as_text(make_task, fake_pdf):

@@ -386,6 +386,76 @@ def test_changing_a_task_keeps_its_state_and_a_concurrent_update(admin_client, t
     assert task.updates.count() == 2
 
 
+def change_task(client, task, **changes):
+    page = client.get(url(Task, "change", task.pk))
+    return client.post(url(Task, "change", task.pk), {**form_data(page), **changes, "_save": "1"})
+
+
+def test_changing_a_task_goes_through_the_service(admin_client, task, agencies):
+    """The service's rules apply: a new lead agency clears the reassignment flag, and the
+    coordinating agencies are set with the rest."""
+    Task.objects.filter(pk=task.pk).update(needs_reassignment=True)
+    task.refresh_from_db()
+
+    response = change_task(
+        admin_client,
+        task,
+        lead_agency=agencies["giaothuy"].pk,
+        coordinating_agencies=[agencies["stttt"].pk],
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.lead_agency == agencies["giaothuy"]
+    assert task.needs_reassignment is False
+    assert list(task.coordinating_agencies.all()) == [agencies["stttt"]]
+
+
+def test_the_services_refusals_show_beside_the_fields_and_nothing_is_written(
+    admin_client, task, make_task
+):
+    make_task(code="TAKEN")
+    title, version, code = task.title, task.version, task.code
+
+    late_start = change_task(admin_client, task, title="Tên mới", assigned_on="2022-07-01")
+    taken_code = change_task(admin_client, task, title="Tên mới", code="TAKEN")
+
+    assert late_start.status_code == 200
+    assert "assigned_on" in late_start.context["adminform"].form.errors
+    assert taken_code.status_code == 200
+    assert taken_code.context["adminform"].form.errors  # the code is unique in the plan
+    task.refresh_from_db()
+    assert (task.title, task.version, task.code) == (title, version, code)
+
+
+def test_adding_a_child_task_rolls_up_its_parent_and_refuses_a_grandchild(
+    admin_client, task, plan, area, agencies, manager
+):
+    report(task, manager, progress=40)
+    child = services.task_split(task=task, agencies=[agencies["haitrung"]])[0]
+    fields = {
+        "plan": plan.pk,
+        "priority_area": area.pk,
+        "title": "Phần việc của Giao Thủy",
+        "lead_agency": agencies["giaothuy"].pk,
+        "assigned_on": "2022-03-01",
+        "due": "2022-06-30",
+    }
+
+    added = admin_client.post(url(Task, "add"), {**fields, "code": "NEW.GT", "parent": task.pk})
+    grandchild = admin_client.post(
+        url(Task, "add"), {**fields, "code": "NEW.X", "parent": child.pk}
+    )
+
+    assert added.status_code == 302
+    task.refresh_from_db()
+    # Rolled up from its two children, neither started: no longer the 40 % it reported.
+    assert (task.progress, task.state) == (0, TaskState.NOT_STARTED)
+    assert grandchild.status_code == 200
+    assert "parent" in grandchild.context["adminform"].form.errors
+    assert not Task.objects.filter(code="NEW.X").exists()
+
+
 def test_task_without_history_can_be_deleted_from_the_list(admin_client, make_task):
     task = make_task()
 

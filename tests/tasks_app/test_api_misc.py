@@ -168,23 +168,46 @@ def counted(make_task, agencies, plan, area, manager, monitor):
     return {"health": health}
 
 
+def _by_area(body) -> dict:
+    return {row["code"]: row["counts"] for row in body["areas"]}
+
+
+def _by_agency(body) -> dict:
+    return {row["code"]: row["counts"] for level in body["rankings"] for row in level["agencies"]}
+
+
 def test_the_summary_counts_leaf_tasks_per_category_by_area_and_agency(
     counted, api_client, leader, area, agencies, django_assert_max_num_queries
 ):
     client = api_client(leader)
-    with django_assert_max_num_queries(5):
+    # A constant number, whatever the number of tasks (tests/reports/test_queries.py).
+    with django_assert_max_num_queries(10):
         body = client.get("/api/v1/dashboard/summary/?as_of=2022-07-15").json()
-    assert body["as_of"] == "2022-07-15"
+    assert body["filters"]["as_of"] == "2022-07-15"
     totals = body["totals"]
     assert (totals["in_progress"], totals["overdue"], totals["not_started"]) == (1, 1, 3)
     # Withdrawn today: at 2022-07-15 task D was still open.
     assert (totals["withdrawn"], totals["total"]) == (0, 5)
-    by_area = {row["priority_area"]["code"]: row["counts"] for row in body["by_priority_area"]}
-    assert by_area["CQDT"]["total"] == 4
-    assert by_area["YTE"]["not_started"] == 1
-    by_agency = {row["agency"]["code"]: row["counts"]["total"] for row in body["by_agency"]}
+    assert _by_area(body)["CQDT"]["total"] == 4
+    assert _by_area(body)["YTE"]["not_started"] == 1
+    by_agency = {code: counts["total"] for code, counts in _by_agency(body).items()}
     assert by_agency == {"UBND_HAIHAU": 3, "UBND_GIAOTHUY": 2}
     assert [c["code"] for c in body["categories"]][:2] == ["completed_on_time", "completed_late"]
+
+
+def test_the_summary_is_the_dashboards_numbers(counted, api_client, leader):
+    """One aggregation: the summary, the dashboard API and its categories and agencies
+    answers give the same counts."""
+    client = api_client(leader)
+    query = "?as_of=2022-07-15"
+    summary = client.get(f"/api/v1/dashboard/summary/{query}").json()
+    board = client.get(f"/api/v1/dashboard/{query}").json()
+    categories = client.get(f"/api/v1/dashboard/categories/{query}").json()
+    agencies = client.get(f"/api/v1/dashboard/agencies/{query}").json()
+    for other in (board, categories):
+        assert other["totals"] == summary["totals"]
+        assert other["areas"] == summary["areas"]
+    assert board["rankings"] == agencies["rankings"] == summary["rankings"]
 
 
 def test_the_summary_counts_withdrawn_tasks_apart(counted, api_client, leader):
@@ -196,13 +219,16 @@ def test_the_summary_counts_withdrawn_tasks_apart(counted, api_client, leader):
 def test_the_summary_only_counts_what_the_user_sees(counted, api_client, outsider):
     body = api_client(outsider).get("/api/v1/dashboard/summary/?as_of=2022-07-15").json()
     assert body["totals"]["total"] == 2
-    assert [row["agency"]["code"] for row in body["by_agency"]] == ["UBND_GIAOTHUY"]
+    assert list(_by_agency(body)) == ["UBND_GIAOTHUY"]
 
 
 def test_the_summary_takes_a_plan_and_refuses_an_unknown_one(counted, api_client, leader, plan):
     client = api_client(leader)
-    assert client.get(f"/api/v1/dashboard/summary/?plan={plan.pk}").json()["plan"] == plan.pk
-    assert client.get(f"/api/v1/dashboard/summary/?plan={plan.pk + 99}").status_code == 400
+    body = client.get(f"/api/v1/dashboard/summary/?plan={plan.pk}").json()
+    assert body["filters"]["plan"] == plan.pk
+    response = client.get(f"/api/v1/dashboard/summary/?plan={plan.pk + 99}")
+    assert response.status_code == 400
+    assert "plan" in response.json()
 
 
 # --- Throttling -----------------------------------------------------------------------------------

@@ -109,9 +109,11 @@ def test_the_done_when_scenario_of_issue_3(demo_plan, api_client):
     detail = lanhdao.get(f"/api/v1/tasks/{mine['id']}/").json()
     assert detail["category"] == "in_progress"
     summary = lanhdao.get(f"/api/v1/dashboard/summary/?plan={plan['id']}").json()
-    by_agency = {row["agency"]["code"]: row["counts"] for row in summary["by_agency"]}
+    by_agency = {
+        row["code"]: row["counts"] for level in summary["rankings"] for row in level["agencies"]
+    }
     assert by_agency["UBND_HAIHAU"]["in_progress"] >= 1
-    by_area = {row["priority_area"]["code"]: row["counts"] for row in summary["by_priority_area"]}
+    by_area = {row["code"]: row["counts"] for row in summary["areas"]}
     # The children are leaves and counted; the split plan item is not counted again.
     before = lanhdao.get(f"/api/v1/tasks/?plan={plan['id']}&is_parent=false&page_size=1").json()
     assert summary["totals"]["total"] + summary["totals"]["withdrawn"] == before["count"]

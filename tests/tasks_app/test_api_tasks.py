@@ -275,8 +275,10 @@ def test_creating_a_task_with_a_priority_area_of_another_plan_is_a_400_per_field
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
+    # Every refusal at once, each beside its field.
     assert response.json() == {
         "priority_area": ["The priority area belongs to another plan."],
+        "due": ["The due date cannot be before the assignment date."],
     }
     assert not Task.objects.filter(code="X1").exists()
 

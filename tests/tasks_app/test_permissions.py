@@ -49,6 +49,24 @@ def test_inactive_user_sees_nothing(tasks, manager):
     assert visible_codes(manager) == set()
 
 
+def test_the_whole_plan_scope_sees_every_task_and_users_keep_theirs(tasks, manager):
+    # The monthly report reads through WHOLE_PLAN, whoever triggered it.
+    assert visible_codes(permissions.WHOLE_PLAN) == {"HH", "HT", "ST", "GT"}
+    assert visible_codes(manager) == {"HH", "HT", "ST"}
+    assert permissions.scope_key(permissions.WHOLE_PLAN) == ("all",)
+
+
+def test_the_whole_plan_scope_may_do_nothing(tasks):
+    scope, task = permissions.WHOLE_PLAN, tasks["district"]
+    assert not permissions.is_monitor(scope)
+    assert not permissions.is_leader(scope)
+    assert not permissions.can_manage_tasks(scope)
+    assert not permissions.can_decide_extension(scope)
+    assert not permissions.can_report_progress(scope, task)
+    assert not permissions.can_request_extension(scope, task)
+    assert not permissions.can_contribute(scope, tasks["coordinated"])
+
+
 def test_a_task_coordinated_by_two_visible_agencies_is_listed_once(tasks, manager, agencies):
     tasks["coordinated"].coordinating_agencies.add(agencies["haitrung"])
     codes = list(permissions.tasks_visible_to(manager).values_list("code", flat=True))
