@@ -30,7 +30,7 @@ from reports.services import (
     report_download_name,
 )
 from tasks_app.collation import vi_order
-from tasks_app.models import Agency, Plan
+from tasks_app.models import AGENCY_LABEL, Agency, Plan
 from tasks_app.permissions import can_manage_tasks
 
 PAGE_SIZE = 50
@@ -105,7 +105,7 @@ class ReportCreateForm(forms.Form):
     )
     month = MonthField(label=gettext_lazy("Month"))
     scope = forms.ModelChoiceField(
-        queryset=Agency.objects.order_by(vi_order("name"), "code"),
+        queryset=Agency.objects.order_by(vi_order(AGENCY_LABEL), "code"),
         required=False,
         label=gettext_lazy("Scope"),
         empty_label=gettext_lazy("The whole plan"),

@@ -25,6 +25,7 @@ from tasks_app import services
 from tasks_app.choices import ExtensionStatus, ReportCategory
 from tasks_app.collation import vi_order
 from tasks_app.models import (
+    AGENCY_LABEL,
     AdministrativeLevel,
     Agency,
     AgencySuccession,
@@ -135,7 +136,7 @@ class AgencyAdmin(admin.ModelAdmin):
     autocomplete_fields = ("parent",)
     inlines = (MembershipInline,)
     # Vietnamese alphabetical order, in the list and in every agency autocomplete.
-    ordering = (vi_order("name"), "code")
+    ordering = (vi_order(AGENCY_LABEL), "code")
 
 
 @admin.register(AgencySuccession)

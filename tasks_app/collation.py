@@ -84,9 +84,10 @@ def vi_sorted(items, key=lambda item: item):
     return sorted(items, key=lambda item: vi_sort_key(key(item)))
 
 
-def vi_order(field: str, *, descending: bool = False) -> OrderBy:
-    """`queryset.order_by(vi_order("name"))`: order by a text field in Vietnamese order."""
-    collated = Collate(F(field), VI_COLLATION)
+def vi_order(field, *, descending: bool = False) -> OrderBy:
+    """`queryset.order_by(vi_order("name"))`: order by a text field (a name or an
+    expression) in Vietnamese order."""
+    collated = Collate(F(field) if isinstance(field, str) else field, VI_COLLATION)
     return collated.desc() if descending else collated.asc()
 
 
