@@ -4,9 +4,9 @@ The one place for these: the pages (through the `formatting` template library), 
 labels, the monthly PDF and the Excel twin all call these functions, so a figure reads the
 same everywhere.
 
-- Percentages are rounded half-up (5/11 → 45,5 %, 1/8 → 12,5 %), computed in Decimal:
-  float's round() rounds half to even and carries binary error (round(0.0375 * 100, 1) is
-  3.7, not 3.8).
+- Percentages are rounded half-up (5/11 → 45,5 %, 1/16 → 6,3 %), computed in Decimal:
+  float's round() rounds half to even (round(1 / 16 * 100, 1) is 6.2) and carries binary
+  error (0.145 * 100 is 14.499999999999998).
 - Numbers use the active language's separators (Vietnamese: "1.234,5"; English "1,234.5").
 - A person's name is written family name first ("Nguyễn Văn An"): Django's `last_name`
   holds the family and middle names, `first_name` the given name.
