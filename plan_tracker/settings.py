@@ -239,6 +239,10 @@ if env_bool("BEHIND_TLS_PROXY", False):
 # Uploaded evidence files: the largest single file accepted, in megabytes.
 EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 20)
 
+# Deadline extensions: a request must come at least this many days before the due date in
+# force (0: on or before the due date itself); a later one is refused (services.py).
+EXTENSION_REQUEST_LEAD_DAYS = env_int("EXTENSION_REQUEST_LEAD_DAYS", 0)
+
 # --- Monthly report (reports/services.py) ------------------------------------------------------
 # Signature block: authority line ("KT. GIÁM ĐỐC"), title ("PHÓ GIÁM ĐỐC") and signer's name.
 # Empty authority/title: the usual ones for the kind of issuing agency; empty name: left blank.

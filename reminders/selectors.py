@@ -41,6 +41,7 @@ from reminders.choices import KIND_ORDER, NoticeKind
 from reminders.expressions import DaysBetween
 from reminders.models import Notification, ReminderPolicy
 from tasks_app.choices import ExtensionStatus, Role, TaskState, UpdateKind
+from tasks_app.formatting import person_name
 from tasks_app.models import DeadlineExtension, Membership, StatusUpdate, Task
 from tasks_app.querysets import TaskQuerySet, end_of_day, local_tz
 
@@ -293,7 +294,7 @@ def _tasks_owing_notices(day: datetime.date, policies: PolicySet) -> list[dict]:
 def _recipients(memberships: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], list[Recipient]]:
     people: dict[tuple[int, str], list[Recipient]] = defaultdict(list)
     for row in memberships:
-        full_name = f"{row['user__last_name']} {row['user__first_name']}".strip()
+        full_name = person_name(row["user__last_name"], row["user__first_name"])
         people[(row["agency_id"], row["role"])].append(
             Recipient(row["user_id"], row["user__username"], row["user__email"], full_name)
         )

@@ -43,6 +43,7 @@ from reminders.choices import KIND_ORDER, EmailStatus, NoticeKind
 from reminders.links import absolute_url, task_url
 from reminders.models import Notification
 from reminders.selectors import DueNotice, reminder_notices_due, user_get
+from tasks_app.formatting import full_name
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def digest_context(*, user, notifications: list[Notification], day: datetime.dat
     return {
         "user": user,
         # Vietnamese order: family and middle names (last_name) before the given name.
-        "name": f"{user.last_name} {user.first_name}".strip() or user.get_username(),
+        "name": full_name(user),
         "day": day,
         "groups": ordered,
         "task_count": len({n.task_id for n in notifications}),

@@ -29,7 +29,8 @@ from reports.services import (
     monthly_report_request,
     report_download_name,
 )
-from tasks_app.models import Agency, Plan
+from tasks_app.collation import vi_order
+from tasks_app.models import AGENCY_LABEL, Agency, Plan
 from tasks_app.permissions import can_manage_tasks
 
 PAGE_SIZE = 50
@@ -95,7 +96,7 @@ class ReportCreateForm(forms.Form):
     )
     month = MonthField(label=gettext_lazy("Month"))
     scope = forms.ModelChoiceField(
-        queryset=Agency.objects.order_by("path"),
+        queryset=Agency.objects.order_by(vi_order(AGENCY_LABEL), "code"),
         required=False,
         label=gettext_lazy("Scope"),
         empty_label=gettext_lazy("The whole plan"),

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from django.utils.translation import gettext as _
 
 from tasks_app.choices import ReportCategory
+from tasks_app.formatting import format_percent, format_rate
 
 C = ReportCategory
 
@@ -329,15 +330,15 @@ def ranking_bars(
         desc = "; ".join(
             _("{label}: on-time rate {rate}, overdue {overdue}").format(
                 label=r.label,
-                rate="—" if r.rate is None else f"{r.rate * 100:.0f}%",
+                rate=format_rate(r.rate, 0),
                 overdue=r.overdue,
             )
             for r in rows
         )
     svg = _Svg(width, height, title, desc, variant)
     left, right = label_width + 10, width - 70
-    svg.text(left, 12, "0%", size=10, fill=MUTED)
-    svg.text(right, 12, "100%", size=10, anchor="end", fill=MUTED)
+    svg.text(left, 12, format_percent(0, 0), size=10, fill=MUTED)
+    svg.text(right, 12, format_percent(100, 0), size=10, anchor="end", fill=MUTED)
     svg.text(right + 12, 12, _("Overdue"), size=10, fill=MUTED)
     if not rows:
         svg.text(width / 2, top + 14, _("No tasks to show."), anchor="middle", fill=MUTED)
@@ -350,14 +351,14 @@ def ranking_bars(
         else:
             w = (right - left) * row.rate
             tip = _("{label}: on-time rate {rate}").format(
-                label=row.label, rate=f"{row.rate * 100:.0f}%"
+                label=row.label, rate=format_rate(row.rate, 0)
             )
             svg.rect(left, y, w, bar_h, COLOURS[C.COMPLETED_ON_TIME], tooltip=tip)
             inside = w >= 40
             svg.text(
                 left + w - 4 if inside else left + w + 4,
                 y + 12,
-                f"{row.rate * 100:.0f}%",
+                format_rate(row.rate, 0),
                 size=10,
                 anchor="end" if inside else "start",
                 fill="#ffffff" if inside else TEXT,

@@ -4,8 +4,9 @@
 bytes: one sheet per section (summary, priority areas, agencies by level, overdue tasks,
 trend) and, for the monthly report, every task with its state (the PDF's appendix may list
 only part of them).
-Headers are translated (Vietnamese by default); numbers are numbers, rates are formatted
-as percentages, dates as dd/mm/yyyy, so the sheet can be recalculated and filtered.
+Headers are translated (Vietnamese by default); numbers are numbers, rates are percentages
+rounded half-up to 0.1 % (tasks_app/formatting.py), dates as dd/mm/yyyy, so the sheet can
+be recalculated and filtered.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ from openpyxl.utils import get_column_letter
 
 from reports.selectors import COUNTED_CATEGORIES, Counts, Dashboard
 from tasks_app.choices import AgeingBand, ReportCategory
+from tasks_app.formatting import percent_value
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 BOLD = Font(bold=True)
 DATE_FORMAT = "DD/MM/YYYY"
 PERCENT_FORMAT = "0.0%"
+
+
+def _rate(rate) -> float | None:
+    """A rate cell's value: numeric, rounded half-up to 0.1 % as on the page and in the PDF
+    (5/11 → 0.455, shown "45.5%"), so Excel's own display rounding has nothing to change."""
+    value = percent_value(rate)
+    return None if value is None else float(value / 100)
 
 
 def _category_headers() -> list[str]:
@@ -51,7 +60,7 @@ def _count_values(counts: Counts) -> list:
         counts.withdrawn,
         counts.due,
         counts.due_on_time,
-        counts.on_time_rate,
+        _rate(counts.on_time_rate),
         *(n for _band, n in counts.ageing),
     ]
 

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from plan_tracker.widgets import QuickSelect
 from reports.selectors import DashboardFilters, dashboard_plans
-from tasks_app.models import AdministrativeLevel, Agency, Plan, PriorityArea
+from tasks_app.collation import vi_order
+from tasks_app.models import AGENCY_LABEL, AdministrativeLevel, Agency, Plan, PriorityArea
 from tasks_app.permissions import agencies_visible_to
 
 
@@ -73,7 +74,9 @@ class DashboardFilterForm(forms.Form):
             if plan
             else PriorityArea.objects.none()
         )
-        self.fields["agency"].queryset = agencies_visible_to(user).order_by("path")
+        self.fields["agency"].queryset = agencies_visible_to(user).order_by(
+            vi_order(AGENCY_LABEL), "code"
+        )
         self.fields["as_of"].initial = timezone.localdate()
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"

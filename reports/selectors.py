@@ -65,6 +65,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
 
 from tasks_app.choices import AgeingBand, ExtensionStatus, ReportCategory, TaskState
+from tasks_app.collation import vi_sort_key
 from tasks_app.models import (
     AdministrativeLevel,
     Agency,
@@ -661,7 +662,7 @@ def _rank_by_level(agencies: list[AgencyRow]) -> list[LevelRanking]:
                 r.counts.on_time_rate is None,
                 -(r.counts.on_time_rate or 0),
                 r.counts.overdue,
-                r.label,
+                vi_sort_key(r.label),  # ties in Vietnamese alphabetical order
             ),
         )
         rank = 0

@@ -72,6 +72,8 @@ from reports.selectors import (
     scoped_leaf_tasks,
 )
 from tasks_app.choices import AgencyKind, ReportCategory, Role
+from tasks_app.collation import vi_sort_key
+from tasks_app.formatting import percent_of, percent_value
 from tasks_app.models import Agency, Membership, Plan, StatusUpdate
 from tasks_app.permissions import WHOLE_PLAN
 from tasks_app.querysets import end_of_day
@@ -423,12 +425,14 @@ def _category_counts_row(counts) -> dict:
         "regular": counts.regular,
         "withdrawn": counts.withdrawn,
         "due": counts.due,
-        "rate": None if rate is None else round(rate * 100, 1),
+        "rate": percent_value(rate),  # half-up, one decimal (tasks_app/formatting.py)
     }
 
 
 def _agency_rows(ranking) -> list[dict]:
-    ordered = sorted(ranking.agencies, key=lambda a: (a.rank is None, a.rank or 0, a.label))
+    ordered = sorted(
+        ranking.agencies, key=lambda a: (a.rank is None, a.rank or 0, vi_sort_key(a.label))
+    )
     return [
         {"name": agency.name, "rank": agency.rank, **_category_counts_row(agency.counts)}
         for agency in ordered
@@ -512,9 +516,9 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "as_of": as_of,
         "totals": _category_counts_row(totals),
         "counts": totals,
-        # Shares of the counted total, to one decimal (blank when nothing is counted).
+        # Shares of the counted total, to one decimal, half-up (blank when nothing is counted).
         "shares": {
-            name: round(value * 100 / totals.total, 1) if totals.total else ""
+            name: percent_of(value, totals.total) if totals.total else ""
             for name, value in (
                 ("completed", totals.completed),
                 ("not_completed", totals.not_completed),

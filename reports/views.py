@@ -31,6 +31,7 @@ from reports.selectors import (
     dashboard_trend,
 )
 from tasks_app.choices import ReportCategory
+from tasks_app.collation import vi_sort_key
 from tasks_app.permissions import sees_everything
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,7 +62,7 @@ def _ranking_tables(board, *, whole: bool) -> list[RankingTable]:
         if not small and not whole:
             rows = sorted(
                 agencies,
-                key=lambda r: (-r.counts.overdue, r.counts.on_time_rate or 0, r.label),
+                key=lambda r: (-r.counts.overdue, r.counts.on_time_rate or 0, vi_sort_key(r.label)),
             )[:RANKING_ROWS_SHORT]
         chart = mark_safe(charts.ranking_chart(ranking)) if small else ""  # noqa: S308
         tables.append(RankingTable(ranking=ranking, chart=chart, rows=rows))

@@ -24,8 +24,10 @@ from django.utils.translation import gettext_lazy as _
 
 from tasks_app import services
 from tasks_app.choices import ExtensionStatus, ReportCategory
+from tasks_app.collation import vi_order
 from tasks_app.forms import add_service_errors
 from tasks_app.models import (
+    AGENCY_LABEL,
     AdministrativeLevel,
     Agency,
     AgencySuccession,
@@ -135,6 +137,8 @@ class AgencyAdmin(admin.ModelAdmin):
     search_fields = ("code", "name", "short_name")
     autocomplete_fields = ("parent",)
     inlines = (MembershipInline,)
+    # Vietnamese alphabetical order, in the list and in every agency autocomplete.
+    ordering = (vi_order(AGENCY_LABEL), "code")
 
 
 @admin.register(AgencySuccession)
@@ -166,6 +170,8 @@ class MembershipAdmin(admin.ModelAdmin):
         "agency__name",
     )
     autocomplete_fields = ("user", "agency")
+    # People in Vietnamese order: family name first, then the given name.
+    ordering = (vi_order("user__last_name"), vi_order("user__first_name"), "user__username")
 
 
 # --- Plans and priority areas -----------------------------------------------------------------

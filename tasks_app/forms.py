@@ -15,7 +15,8 @@ from django.utils.translation import pgettext_lazy
 
 from tasks_app import uploads
 from tasks_app.choices import AgeingBand, ReportCategory, TaskState
-from tasks_app.models import Agency, PriorityArea, Task
+from tasks_app.collation import vi_order
+from tasks_app.models import AGENCY_LABEL, Agency, PriorityArea, Task
 from tasks_app.selectors import TASK_RELATION_COORDINATED, TASK_RELATION_LED
 from tasks_app.services import ALLOWED_TRANSITIONS, EvidenceUpload
 
@@ -297,7 +298,7 @@ class ContributionForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args, agencies, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = agencies
+        self.fields["agency"].queryset = agencies.order_by(vi_order(AGENCY_LABEL), "code")
         self.fields["evidence"].help_text = evidence_help_text()
         if len(agencies) == 1:
             self.fields["agency"].widget = forms.HiddenInput()

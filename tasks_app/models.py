@@ -11,14 +11,16 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Concat, Substr
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tasks_app import formatting
 from tasks_app.choices import (
     AgencyKind,
     ExtensionStatus,
+    ReportCategory,
     Role,
     SuccessionKind,
     TaskState,
@@ -135,6 +137,11 @@ class Agency(models.Model):
         return (self.valid_from is None or self.valid_from <= day) and (
             self.valid_to is None or day <= self.valid_to
         )
+
+
+# What an agency is called in pickers (Agency.__str__: the short name, else the name), as an
+# expression to sort by: `order_by(vi_order(AGENCY_LABEL))`.
+AGENCY_LABEL = Coalesce(NullIf(F("short_name"), Value("")), F("name"))
 
 
 class AgencySuccession(models.Model):
@@ -469,6 +476,24 @@ class Task(models.Model):
     @property
     def is_extended(self) -> bool:
         return self.due is not None and self.due != self.original_due
+
+    @property
+    def kpi_percent(self):
+        """The KPI's actual value as a percentage of its target, half-up to one decimal
+        (Decimal; None without both)."""
+        return formatting.kpi_percent(self.kpi_actual, self.kpi_target)
+
+    @property
+    def days_late(self) -> int | None:
+        """For a task in the category completed_late: by how many days it was completed after
+        the due date in force on the completion day. Needs the category annotations
+        (`category`, `completed_on_at`, `due_at_completion` of TaskQuerySet.with_category);
+        None otherwise."""
+        if getattr(self, "category", None) != ReportCategory.COMPLETED_LATE:
+            return None
+        return formatting.days_late(
+            getattr(self, "completed_on_at", None), getattr(self, "due_at_completion", None)
+        )
 
 
 class StatusUpdate(models.Model):

@@ -12,7 +12,9 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from tasks_app.choices import AgeingBand, ReportCategory
+from tasks_app.collation import vi_order
 from tasks_app.compiled import rows_by_id
+from tasks_app.formatting import days_late
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -155,8 +157,13 @@ def task_get(*, user, pk: int, as_of: datetime.date | None = None) -> Task:
 
 
 def agency_list_visible_to(*, user, query: str = "") -> QuerySet[Agency]:
-    """Agencies the user may read about, with level and parent joined."""
-    agencies = agencies_visible_to(user).select_related("level", "parent")
+    """Agencies the user may read about, with level and parent joined, in Vietnamese
+    alphabetical order."""
+    agencies = (
+        agencies_visible_to(user)
+        .select_related("level", "parent")
+        .order_by(vi_order("name"), "code")
+    )
     return search(agencies, query) if query else agencies
 
 
@@ -439,6 +446,25 @@ def task_rows_with_coordination(rows) -> list[dict]:
             by_task[task_id].append(tuple(agency))
     for row in rows:
         row["coordinating_agencies"] = by_task[row["id"]]
+    return rows
+
+
+def task_rows_with_days_late(rows: list[dict], as_of: datetime.date) -> list[dict]:
+    """Give each task row its `days_late` (as Task.days_late): for the rows in the
+    category completed_late at `as_of`, the days between the due date in force on the
+    completion day and the completion date, read in one query through
+    TaskQuerySet.with_history_at (none when no row is late); None for the others."""
+    late = [row["id"] for row in rows if row["category"] == ReportCategory.COMPLETED_LATE]
+    found: dict[int, int | None] = {}
+    if late:
+        found = {
+            pk: days_late(completed_on, due)
+            for pk, completed_on, due in Task.objects.filter(pk__in=late)
+            .with_history_at(as_of)
+            .values_list("pk", "completed_on_at", "due_at_completion")
+        }
+    for row in rows:
+        row["days_late"] = found.get(row["id"])
     return rows
 
 

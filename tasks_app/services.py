@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tasks_app.choices import ExtensionStatus, TaskState, UpdateKind
 from tasks_app.models import (
@@ -581,10 +583,17 @@ def extension_request(
     agency: Agency | None = None,
     requested_at: datetime.datetime | None = None,
 ) -> DeadlineExtension:
-    """Ask for a later due date. One request per task may be pending at a time."""
+    """Ask for a later due date. One request per task may be pending at a time.
+
+    The request comes on or before the due date in force (`task.due`), at least
+    EXTENSION_REQUEST_LEAD_DAYS days ahead of it (the domain notes: a written request before
+    the deadline); a later one is refused, saying since when the task is overdue."""
     errors = {}
+    requested_on = timezone.localdate(requested_at) if requested_at else timezone.localdate()
     if task.due is None:
         errors["proposed_due"] = _("A regular task has no due date to extend.")
+    elif (late := _extension_request_too_late(task.due, requested_on)) is not None:
+        errors["proposed_due"] = late
     elif proposed_due <= task.due:
         errors["proposed_due"] = _("The new due date must be after %(due)s.") % {
             "due": task.due.strftime("%d/%m/%Y")
@@ -612,6 +621,37 @@ def extension_request(
             proposed_due=proposed_due,
             reason=reason,
         )
+
+
+def extension_request_last_day(due: datetime.date) -> datetime.date:
+    """The last day an extension of a task due on `due` may be asked for."""
+    return due - datetime.timedelta(days=settings.EXTENSION_REQUEST_LEAD_DAYS)
+
+
+def _extension_request_too_late(due: datetime.date, requested_on: datetime.date) -> str | None:
+    """Why a request made on `requested_on` comes too late for the due date `due`; None
+    when it is in time."""
+    fmt = "%d/%m/%Y"
+    if requested_on > due:
+        # Overdue from 00:00 of the day after the due date.
+        return _(
+            "The task has been overdue since %(since)s (due date %(due)s): an extension "
+            "must be asked for on or before the due date."
+        ) % {
+            "since": (due + datetime.timedelta(days=1)).strftime(fmt),
+            "due": due.strftime(fmt),
+        }
+    last_day = extension_request_last_day(due)
+    if requested_on > last_day:
+        days = settings.EXTENSION_REQUEST_LEAD_DAYS
+        return ngettext(
+            "An extension must be asked for at least %(days)s day before the due date "
+            "(%(due)s), that is by %(last)s.",
+            "An extension must be asked for at least %(days)s days before the due date "
+            "(%(due)s), that is by %(last)s.",
+            days,
+        ) % {"days": days, "due": due.strftime(fmt), "last": last_day.strftime(fmt)}
+    return None
 
 
 def _decide(extension: DeadlineExtension, decided_by, decided_at) -> DeadlineExtension:

@@ -119,9 +119,12 @@ def with_version(form, version: int):
 
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
-    """Send each person to their work: everyone to the task list (monitors and leaders see
-    the whole plan there, with the extensions waiting for them); a person who belongs to no
-    agency gets an explanation instead of an empty list."""
+    """Send each person to their work (where the login lands): the leadership to the
+    dashboard; everyone else to the task list (monitors see the whole plan there, with the
+    extensions waiting for them); a person who belongs to no agency gets an explanation
+    instead of an empty list."""
+    if permissions.is_leader(request.user):
+        return redirect("reports:dashboard")  # by URL name: tasks_app does not import reports
     if not permissions.sees_everything(request.user) and not request.user.memberships.exists():
         return render(request, "tasks_app/start_no_agency.html", {})
     return redirect("tasks_app:task-list")

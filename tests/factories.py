@@ -83,3 +83,13 @@ class TaskFactory(factory.django.DjangoModelFactory):
     assigned_on = datetime.date(2022, 1, 1)
     original_due = datetime.date(2022, 6, 30)
     due = factory.SelfAttribute("original_due")
+
+
+def asked_in_time(task) -> datetime.datetime:
+    """A moment an extension of `task` may be asked for: 09:00 (Asia/Ho_Chi_Minh) on its due
+    date in force (services.extension_request refuses a request made after it)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.datetime.combine(
+        task.due, datetime.time(9), tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")
+    )

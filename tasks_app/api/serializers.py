@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 
-from tasks_app import permissions, uploads
+from tasks_app import formatting, permissions, uploads
 from tasks_app.choices import ReportCategory, TaskState
 from tasks_app.models import (
     Agency,
@@ -52,7 +52,8 @@ class DateField(serializers.DateField):
 
 
 def _user_name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    """Family name first, as the pages write it (tasks_app/formatting.py)."""
+    return formatting.full_name(user)
 
 
 # --- Output: reference data ----------------------------------------------------------------
@@ -150,6 +151,20 @@ class TaskSerializer(serializers.ModelSerializer):
     )
     category_label = serializers.SerializerMethodField()
     is_parent = serializers.BooleanField(read_only=True)
+    days_late = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="For a task completed late (category `completed_late` at `as_of`): days "
+        "between the due date in force on the completion day and the completion date.",
+    )
+    kpi_percent = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=1,
+        read_only=True,
+        allow_null=True,
+        help_text="KPI actual as a percentage of the target, rounded half-up to one decimal; "
+        "null without both.",
+    )
 
     class Meta:
         model = Task
@@ -171,12 +186,14 @@ class TaskSerializer(serializers.ModelSerializer):
             "state_label",
             "progress",
             "completed_on",
+            "days_late",
             "result",
             "category",
             "category_label",
             "kpi_target",
             "kpi_unit",
             "kpi_actual",
+            "kpi_percent",
             "weight",
             "dti_index",
             "needs_reassignment",
@@ -244,7 +261,14 @@ def _task_fields() -> dict:
     fields = TaskSerializer().fields
     return {
         name: fields[name].to_representation
-        for name in ("kpi_target", "kpi_actual", "weight", "created_at", "updated_at")
+        for name in (
+            "kpi_target",
+            "kpi_actual",
+            "kpi_percent",
+            "weight",
+            "created_at",
+            "updated_at",
+        )
     }
 
 
@@ -259,6 +283,10 @@ def _lead_agency(row: dict) -> dict:
         row["lead_agency__name"],
         row["lead_agency__short_name"],
     )
+
+
+def _or_none(represent, value):
+    return None if value is None else represent(value)
 
 
 def _date(value: datetime.date | None) -> str | None:
@@ -324,12 +352,16 @@ def task_data(row: dict, labels: tuple[dict, dict] | None = None) -> dict:
         "state_label": state_labels.get(state, str(state)),
         "progress": row["progress"],
         "completed_on": _date(row["completed_on"]),
+        "days_late": row.get("days_late"),  # selectors.task_rows_with_days_late
         "result": row["result"],
         "category": category,
         "category_label": category_labels[category] if category else None,
         "kpi_target": fmt("kpi_target"),
         "kpi_unit": row["kpi_unit"],
         "kpi_actual": fmt("kpi_actual"),
+        "kpi_percent": _or_none(
+            fields["kpi_percent"], formatting.kpi_percent(row["kpi_actual"], row["kpi_target"])
+        ),
         "weight": fmt("weight"),
         "dti_index": row["dti_index"],
         "needs_reassignment": row["needs_reassignment"],

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plan_tracker.db import prepared_statements
-from tasks_app import permissions, selectors, services
+from tasks_app import formatting, permissions, selectors, services
 from tasks_app.api import serializers as s
 from tasks_app.api.common import (
     ANY_ID,
@@ -133,7 +133,7 @@ class MeView(APIView):
         data = {
             "id": user.pk,
             "username": user.get_username(),
-            "full_name": user.get_full_name(),
+            "full_name": formatting.full_name(user),
             "email": user.email,
             "memberships": selectors.membership_list_for(user=user),
             "capabilities": {
@@ -260,6 +260,7 @@ class TaskViewSet(
         row = selectors.task_row_for_api(
             user=self.request.user, pk=pk, as_of=self.as_of, children=detail, reached=reached
         )
+        row = selectors.task_rows_with_days_late([row], self.as_of)[0]
         return s.task_detail_data(row, self.request.user) if detail else s.task_data(row)
 
     def _update_result(self, update, code=status.HTTP_201_CREATED) -> Response:
@@ -279,6 +280,7 @@ class TaskViewSet(
         rows = selectors.task_rows_with_coordination(rows if page is None else page)
         if not self._by_category:
             rows = selectors.task_rows_with_parent_categories(rows, self.as_of)
+        rows = selectors.task_rows_with_days_late(rows, self.as_of)
         data = s.task_list_data(rows)
         return Response(data) if page is None else self.get_paginated_response(data)
 
@@ -328,11 +330,16 @@ class TaskViewSet(
         child_rows = selectors.task_list_visible_to(user=request.user, as_of=self.as_of).filter(
             pk__in=[child.pk for child in children]
         )
-        child_rows = selectors.task_values_for_api(child_rows.order_by("code"))
+        child_rows = selectors.task_rows_with_days_late(
+            selectors.task_rows_with_coordination(
+                selectors.task_values_for_api(child_rows.order_by("code"))
+            ),
+            self.as_of,
+        )
         return Response(
             {
                 "task": self._task_data(task.pk),
-                "children": s.task_list_data(selectors.task_rows_with_coordination(child_rows)),
+                "children": s.task_list_data(child_rows),
             },
             status=status.HTTP_201_CREATED,
         )

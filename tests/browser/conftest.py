@@ -11,6 +11,7 @@ the tests do not depend on the demo loader.
 
 import datetime
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.factories import (  # noqa: E402
     PriorityAreaFactory,
     TaskFactory,
     UserFactory,
+    asked_in_time,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -95,7 +97,8 @@ def login(page, live_server):
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
         page.click("main form button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/tasks/**")
+        # The leadership lands on the dashboard, everyone else on the task list.
+        page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/(tasks|dashboard)/"))
 
     return do
 
@@ -212,7 +215,11 @@ def demo(agencies):
         "DTTM-02", "Lắp đặt camera giám sát an ninh trật tự thị trấn Yên Định", dttm, due=days(-5)
     )
     extension = services.extension_request(
-        task=camera, requested_by=haihau, proposed_due=days(25), reason="Chờ bố trí kinh phí"
+        task=camera,
+        requested_by=haihau,
+        proposed_due=days(25),
+        reason="Chờ bố trí kinh phí",
+        requested_at=asked_in_time(camera),  # asked on the due date, decided today
     )
     services.extension_approve(extension=extension, decided_by=monitor)
     report(camera, 40, result="Đã lắp 8/20 camera")

@@ -74,17 +74,17 @@ def test_leader_opens_the_dashboard_at_30_june_and_clicks_through_to_the_tasks(
     page.screenshot(path=str(screenshots_dir / "dashboard_to_tasks.png"), full_page=True)
 
 
-def test_leader_reaches_the_most_overdue_agencys_tasks_in_two_clicks(
+def test_leader_lands_on_the_dashboard_and_reaches_the_most_overdue_agencys_tasks_in_one_click(
     page: Page, live_server, login, demo_plan_loaded, screenshots_dir
 ):
-    login("lanhdao")  # lands on the task list
-    page.click("nav a.nav-link[href='/dashboard/']")  # click 1: the dashboard, today
+    login("lanhdao")  # lands on the dashboard, today
+    expect(page).to_have_url(f"{live_server.url}/dashboard/")
     expect(page.locator(".computed-at")).to_be_visible()
     # The leader's numbers cover the whole plan: no "your agency only" note.
     expect(page.locator(".computed-at")).not_to_contain_text("·")
     expect(page.locator("#dashboard-trend svg")).to_be_visible()
     page.screenshot(path=str(screenshots_dir / "dashboard_today_1280.png"), full_page=True)
-    page.click("a[data-most-overdue]")  # click 2: that agency's overdue tasks
+    page.click("a[data-most-overdue]")  # one click: that agency's overdue tasks
     page.wait_for_url(re.compile(r"/tasks/\?"))
     query = parse_qs(urlsplit(page.url).query)
     assert query["category"] == ["overdue"] and "lead_agency" in query

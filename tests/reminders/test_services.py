@@ -16,6 +16,7 @@ from reminders.choices import EmailStatus
 from reminders.models import Notification
 from reminders.services import digest_send, notification_mark_read, reminders_run
 from tasks_app import services
+from tests.factories import asked_in_time
 from tests.reminders.conftest import at_seven
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,7 @@ def test_an_approved_extension_re_arms_the_reminders_for_the_new_due_date(
         requested_by=people["officer"],
         proposed_due=D(2022, 7, 31),
         reason="Chờ cấp chứng thư số",
+        requested_at=asked_in_time(june_task),
     )
     services.extension_approve(extension=extension, decided_by=leader)
     sent_before = len(mailoutbox)

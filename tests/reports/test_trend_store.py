@@ -19,6 +19,7 @@ from reports.trend_store import trend_days, trend_snapshot_store, trend_snapshot
 from tasks_app import services
 from tasks_app.choices import ReportCategory, TaskState
 from tasks_app.models import AdministrativeLevel, Agency, Task
+from tests.factories import asked_in_time
 
 pytestmark = pytest.mark.django_db
 
@@ -188,6 +189,7 @@ def test_todays_work_keeps_the_stored_month_ends(stored, leader, demo_user, at):
         requested_by=demo_user("sotttt"),
         proposed_due=timezone.localdate() + datetime.timedelta(days=30),
         reason="Cần thêm thời gian",
+        requested_at=asked_in_time(task),
     )
     services.extension_approve(extension=extension, decided_by=leader)
     Task.objects.create(

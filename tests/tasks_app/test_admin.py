@@ -33,7 +33,13 @@ from tasks_app.models import (
     StatusUpdate,
     Task,
 )
-from tests.factories import AgencyFactory, PlanFactory, PriorityAreaFactory, UserFactory
+from tests.factories import (
+    AgencyFactory,
+    PlanFactory,
+    PriorityAreaFactory,
+    UserFactory,
+    asked_in_time,
+)
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TASKS_APP_MODELS = sorted(
@@ -112,6 +118,7 @@ def one_of_each(task, agencies, manager, plan, area, admin_user):
         requested_by=manager,
         proposed_due=datetime.date(2022, 9, 30),
         reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     child = services.task_split(task=task, agencies=[agencies["haitrung"]])[0]
     return {
@@ -239,6 +246,7 @@ def test_task_changelist_query_count_does_not_grow_with_the_tasks(
                 requested_by=manager,
                 proposed_due=datetime.date(2022, 8, 31),
                 reason="Chờ kinh phí",
+                requested_at=asked_in_time(task),
             )
             services.extension_approve(extension=extension, decided_by=manager)
 
@@ -259,6 +267,7 @@ def test_extended_task_shows_due_and_original_due(admin_client, task, manager):
         requested_by=manager,
         proposed_due=datetime.date(2022, 9, 30),
         reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     services.extension_approve(extension=extension, decided_by=manager)
 
@@ -497,6 +506,7 @@ def extension(task, manager):
         requested_by=manager,
         proposed_due=datetime.date(2022, 9, 30),
         reason="Chờ phân bổ kinh phí",
+        requested_at=asked_in_time(task),
     )
 
 

@@ -7,8 +7,10 @@ the client asks for English.
 """
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import override_settings
 
 from tasks_app import services
@@ -324,6 +326,16 @@ def test_the_monitor_withdraws_a_task_which_leaves_the_totals(task, api_client, 
 # --- Deadline extensions --------------------------------------------------------------------------
 
 
+@pytest.fixture
+def before_the_due_date():
+    """20/06/2022 09:00, ten days before the test task's due date (30/06/2022): extensions
+    may be asked for."""
+    moment = datetime.datetime(2022, 6, 20, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    with time_machine.travel(moment, tick=False):
+        yield
+
+
+@pytest.mark.usefixtures("before_the_due_date")
 def test_the_lead_agency_asks_for_more_time_and_the_monitor_approves(
     task, lead_client, api_client, monitor
 ):
@@ -348,6 +360,7 @@ def test_the_lead_agency_asks_for_more_time_and_the_monitor_approves(
     assert (task.original_due, task.due) == (D(2022, 6, 30), D(2022, 9, 30))
 
 
+@pytest.mark.usefixtures("before_the_due_date")
 def test_a_second_request_while_one_waits_is_a_400(task, lead_client, manager):
     services.extension_request(
         task=task, requested_by=manager, proposed_due=D(2022, 8, 1), reason="a"
@@ -362,6 +375,7 @@ def test_a_second_request_while_one_waits_is_a_400(task, lead_client, manager):
     assert response.json() == {"task": ["An extension request for this task is already waiting."]}
 
 
+@pytest.mark.usefixtures("before_the_due_date")
 def test_a_rejection_needs_a_note_and_a_decided_request_cannot_be_decided_again(
     task, manager, api_client, leader
 ):
@@ -383,6 +397,7 @@ def test_a_rejection_needs_a_note_and_a_decided_request_cannot_be_decided_again(
     assert task.due == D(2022, 6, 30)
 
 
+@pytest.mark.usefixtures("before_the_due_date")
 def test_pending_requests_can_be_listed_for_a_decision(task, manager, api_client, monitor):
     services.extension_request(
         task=task, requested_by=manager, proposed_due=D(2022, 8, 1), reason="a"

@@ -30,6 +30,7 @@ from tasks_app.models import (
 )
 from tasks_app.planfile import plan_file_read
 from tasks_app.services import extension_approve, extension_request, status_update_record
+from tests.factories import asked_in_time
 
 
 @pytest.fixture(autouse=True)
@@ -195,6 +196,7 @@ def test_reloading_a_changed_file_updates_plan_fields_only(plan_data, first_load
             requested_by=monitor,
             proposed_due=datetime.date(2022, 9, 30),
             reason="Chờ hướng dẫn của Bộ",
+            requested_at=asked_in_time(extended),
         ),
         decided_by=monitor,
     )

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from tasks_app import services
 from tasks_app.choices import TaskState
 from tasks_app.models import Agency, Task
+from tests.factories import asked_in_time
 from tests.tasks_app.conftest import PDF_BYTES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -149,11 +150,13 @@ def fuzz_data(demo_plan):
         progress=40,
         evidence=[services.EvidenceUpload("bien-ban.pdf", "application/pdf", PDF_BYTES)],
     )
+    extended = haihau_tasks.exclude(due=None).last()
     services.extension_request(
-        task=haihau_tasks.exclude(due=None).last(),
+        task=extended,
         requested_by=users["haihau"],
         proposed_due=datetime.date(2023, 3, 31),
         reason="Chờ kinh phí",
+        requested_at=asked_in_time(extended),
     )
     ids = {
         *Task.objects.values_list("pk", flat=True)[:20],

@@ -12,6 +12,7 @@ from django.utils import timezone
 from tasks_app import services
 from tasks_app.choices import ExtensionStatus, TaskState, UpdateKind
 from tasks_app.models import Evidence, StatusUpdate, Task
+from tests.factories import asked_in_time
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
@@ -264,7 +265,11 @@ def test_concurrent_updates_with_the_same_version_let_exactly_one_win(
 
 def test_approving_an_extension_moves_the_due_date_and_keeps_the_original(task, manager, monitor):
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 30), reason="Chờ kinh phí"
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 30),
+        reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     services.extension_approve(extension=extension, decided_by=monitor)
     task.refresh_from_db()
@@ -278,7 +283,11 @@ def test_approving_an_extension_moves_the_due_date_and_keeps_the_original(task, 
 
 def test_rejecting_an_extension_keeps_the_due_date_and_needs_a_reason(task, manager, leader):
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 30), reason="Chờ kinh phí"
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 30),
+        reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     with pytest.raises(ValidationError):
         services.extension_reject(extension=extension, decided_by=leader, note="")
@@ -291,7 +300,11 @@ def test_rejecting_an_extension_keeps_the_due_date_and_needs_a_reason(task, mana
 
 def test_a_decided_extension_cannot_be_decided_again(task, manager, monitor, leader):
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 30), reason="Chờ kinh phí"
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 30),
+        reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     services.extension_approve(extension=extension, decided_by=monitor)
     with pytest.raises(ValidationError):
@@ -302,7 +315,11 @@ def test_a_decided_extension_cannot_be_decided_again(task, manager, monitor, lea
 
 def test_an_extension_cannot_be_approved_once_the_task_is_completed(task, manager, monitor):
     extension = services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 30), reason="Chờ kinh phí"
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 30),
+        reason="Chờ kinh phí",
+        requested_at=asked_in_time(task),
     )
     record(task, manager, state=TaskState.COMPLETED, completed_on=D(2022, 7, 5), result="Xong")
     with pytest.raises(ValidationError) as error:
@@ -316,20 +333,35 @@ def test_an_extension_cannot_be_approved_once_the_task_is_completed(task, manage
 def test_extension_requests_are_checked(task, make_task, manager):
     with pytest.raises(ValidationError) as error:
         services.extension_request(
-            task=task, requested_by=manager, proposed_due=D(2022, 6, 1), reason=""
+            task=task,
+            requested_by=manager,
+            proposed_due=D(2022, 6, 1),
+            reason="",
+            requested_at=asked_in_time(task),
         )
     assert set(error.value.message_dict) == {"proposed_due", "reason"}
     regular = make_task(due=None, original_due=None)
     with pytest.raises(ValidationError):
         services.extension_request(
-            task=regular, requested_by=manager, proposed_due=D(2022, 9, 1), reason="Lý do"
+            task=regular,
+            requested_by=manager,
+            proposed_due=D(2022, 9, 1),
+            reason="Lý do",
         )
     services.extension_request(
-        task=task, requested_by=manager, proposed_due=D(2022, 9, 1), reason="Lý do"
+        task=task,
+        requested_by=manager,
+        proposed_due=D(2022, 9, 1),
+        reason="Lý do",
+        requested_at=asked_in_time(task),
     )
     with pytest.raises(ValidationError) as error:
         services.extension_request(
-            task=task, requested_by=manager, proposed_due=D(2022, 10, 1), reason="Lần hai"
+            task=task,
+            requested_by=manager,
+            proposed_due=D(2022, 10, 1),
+            reason="Lần hai",
+            requested_at=asked_in_time(task),
         )
     assert "task" in error.value.message_dict
 
