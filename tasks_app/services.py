@@ -628,6 +628,15 @@ def extension_request_last_day(due: datetime.date) -> datetime.date:
     return due - datetime.timedelta(days=settings.EXTENSION_REQUEST_LEAD_DAYS)
 
 
+def extension_request_refusal(*, task: Task, on: datetime.date | None = None) -> str | None:
+    """Why the lead agency can no longer ask for more time on `task` on the day `on`
+    (default today), in the words `extension_request` refuses with; None while it can.
+    The task page shows it in place of the "ask for more time" button."""
+    if task.due is None:
+        return None
+    return _extension_request_too_late(task.due, on or timezone.localdate())
+
+
 def _extension_request_too_late(due: datetime.date, requested_on: datetime.date) -> str | None:
     """Why a request made on `requested_on` comes too late for the due date `due`; None
     when it is in time."""

@@ -186,6 +186,14 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     extensions = list(task.extensions.all())
     pending = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
     is_open = task.state not in (TaskState.COMPLETED, TaskState.WITHDRAWN)
+    # The lead agency could ask for more time, were it not too late (services' rule).
+    may_ask = (
+        permissions.can_request_extension(user, task)
+        and task.due is not None
+        and is_open
+        and pending is None
+    )
+    extension_refusal = services.extension_request_refusal(task=task, on=today) if may_ask else None
     context = {
         "task": task,
         "updates": list(task.updates.all()),
@@ -196,12 +204,8 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and not task.is_parent
         and bool(lead_state_choices(task)),
         "can_contribute": permissions.can_contribute(user, task),
-        "can_request_extension": (
-            permissions.can_request_extension(user, task)
-            and task.due is not None
-            and is_open
-            and pending is None
-        ),
+        "can_request_extension": may_ask and extension_refusal is None,
+        "extension_refusal": extension_refusal,
         "can_review": permissions.can_manage_tasks(user)
         and task.state in (TaskState.AWAITING_CONFIRMATION, TaskState.COMPLETED),
         "can_withdraw": permissions.can_manage_tasks(user) and is_open,

@@ -963,3 +963,20 @@ def test_a_decided_extension_shows_no_form(client, monitor, pending):
     html = login(client, monitor).get(url("extension-decide", pending.pk)).content.decode()
     assert 'name="decision"' not in html
     assert "Không" in html
+
+
+def test_an_overdue_task_offers_no_extension_and_says_since_when(client, manager, make_task):
+    # The same rule as the service's refusal: the button would only lead to an error.
+    late = make_task(
+        code="HH-09", title="Nhiệm vụ quá hạn", due=TODAY.date() - datetime.timedelta(days=3)
+    )
+    html = login(client, manager).get(url("task-detail", late.pk)).content.decode()
+    assert url("extension-request", late.pk) not in html
+    since = (TODAY.date() - datetime.timedelta(days=2)).strftime("%d/%m/%Y")
+    assert f"overdue since {since}" in html
+
+
+def test_a_task_still_in_time_offers_the_extension_button(client, manager, tasks):
+    html = login(client, manager).get(url("task-detail", tasks["district"].pk)).content.decode()
+    assert url("extension-request", tasks["district"].pk) in html
+    assert 'id="extension-refusal"' not in html
