@@ -138,6 +138,8 @@ class TaskFacts:
         )
 
     def done_in_time(self) -> bool:
+        if self.completed_on is None:
+            return False
         return self.due_at_completion is None or self.completed_on <= self.due_at_completion
 
     def no_due(self) -> bool:
