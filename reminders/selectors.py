@@ -39,9 +39,9 @@ from django.db.models.lookups import Exact
 from reminders.choices import KIND_ORDER, NoticeKind
 from reminders.expressions import DaysBetween
 from reminders.models import Notification, ReminderPolicy
+from tasks_app.categories import end_of_day, local_tz
 from tasks_app.choices import Role, TaskState, UpdateKind
 from tasks_app.models import Membership, StatusUpdate, Task
-from tasks_app.querysets import end_of_day, local_tz
 
 # Only tasks that are still the lead agency's to do are reminded. Completed and withdrawn
 # tasks are finished; a task awaiting confirmation has been reported done and waits for the
