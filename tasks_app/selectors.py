@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from tasks_app.choices import ReportCategory
+from tasks_app.compiled import rows_by_id
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -29,25 +30,20 @@ _BUILT: dict[tuple, QuerySet] = {}
 _MAX_BUILT = 1024
 
 
-def built_once(name: str, build, *, as_of: datetime.date | None = None, user=None) -> QuerySet:
-    """`build()`, built once per process and key, returned as a clone (`.all()`).
+def cache_key(name: str, *, as_of: datetime.date | None = None, user=None) -> tuple:
+    """The key of a query cached per process: `built_once`'s querysets, and the SQL that
+    tasks_app.compiled builds once per connection. The key rules, stated here once; the
+    key must name everything the cached query depends on:
 
-    Why: resolving the report category's expression took 7–10 ms of Python on every list,
-    detail and write answer, and the permission scope's filter a millisecond or two
-    (bench/results/api.md); a clone of a built queryset shares its resolved expressions
-    and costs almost nothing. The cached queryset itself is never evaluated.
-
-    The key rules, stated here once. The key is made from the arguments, and it must name
-    everything `build()` depends on:
-    - `name`: which queryset `build` makes (one name per `build`);
-    - `as_of`, for a queryset that depends on a date: the date AND whether that day is
-      over (categories.day_is_over), since the category has another SQL form once the
-      day is over; so a queryset built "today" is not reused tomorrow;
-    - `user`, for a queryset through the permission scope: the scope key
+    - `name`: which query (one name per builder);
+    - `as_of`, for a query that depends on a date: the date AND whether that day is over
+      (categories.day_is_over), since the category has another SQL form once the day is
+      over; so a query built "today" is not reused tomorrow;
+    - `user`, for a query through the permission scope: the scope key
       (permissions.scope_key), which names everything the scope depends on; users with
-      equal keys share the queryset;
-    - nothing else: `build` must not read anything else that varies (settings, the clock).
-    With many dates or scopes the cache starts again rather than grow.
+      equal keys share the query;
+    - nothing else: a builder must not read anything else that varies (settings, the
+      clock).
     """
     from tasks_app.categories import day_is_over
 
@@ -56,6 +52,20 @@ def built_once(name: str, build, *, as_of: datetime.date | None = None, user=Non
         key += (as_of, day_is_over(as_of))
     if user is not None:
         key += (scope_key(user),)
+    return key
+
+
+def built_once(name: str, build, *, as_of: datetime.date | None = None, user=None) -> QuerySet:
+    """`build()` (through `user`'s scope when given), built once per process and
+    `cache_key`, returned as a clone (`.all()`).
+
+    Why: resolving the report category's expression took 7–10 ms of Python on every list,
+    detail and write answer, and the permission scope's filter a millisecond or two
+    (bench/results/api.md); a clone of a built queryset shares its resolved expressions
+    and costs almost nothing. The cached queryset itself is never evaluated. With many
+    dates or scopes the cache starts again rather than grow.
+    """
+    key = cache_key(name, as_of=as_of, user=user)
     built = _BUILT.get(key)
     if built is None:
         if len(_BUILT) >= _MAX_BUILT:
@@ -441,8 +451,10 @@ def task_row_for_api(
     by id without applying the scope's filter again."""
     as_of = as_of or timezone.localdate()
     scope = None if reached else user
-    rows = list(
-        built_once("leaf rows", lambda: _leaf_rows(as_of), as_of=as_of, user=scope).filter(pk=pk)
+    rows = rows_by_id(
+        cache_key("leaf rows", as_of=as_of, user=scope),
+        lambda: built_once("leaf rows", lambda: _leaf_rows(as_of), as_of=as_of, user=scope),
+        pk,
     )
     if not rows:
         raise Task.DoesNotExist
@@ -463,12 +475,32 @@ def task_row_for_api(
     return row
 
 
+# A task and its lead agency as model instances from one row (task_get_for_action).
+_TASK_COLUMNS = [field.attname for field in Task._meta.concrete_fields]
+_LEAD_COLUMNS = [field.attname for field in Agency._meta.concrete_fields]
+
+
 def task_get_for_action(*, user, pk) -> Task:
     """A visible task about to be changed, with its lead agency and without the report
     category (which is costly to build and which a write does not need). Raises
-    Task.DoesNotExist when hidden."""
-    tasks = built_once("action", lambda: Task.objects.select_related("lead_agency"), user=user)
-    return tasks.get(pk=pk)
+    Task.DoesNotExist when hidden.
+
+    `select_related("lead_agency")` through the scope, read with SQL built once per scope
+    (tasks_app.compiled; the benchmark row it needs is in its docstring)."""
+
+    def build():
+        lead = [f"lead_agency__{name}" for name in _LEAD_COLUMNS]
+        return tasks_visible_to(user, Task.objects.values(*_TASK_COLUMNS, *lead))
+
+    rows = rows_by_id(cache_key("action", user=user), build, pk)
+    if not rows:
+        raise Task.DoesNotExist("Task matching query does not exist.")
+    (row,) = rows
+    task = Task.from_db(Task.objects.db, _TASK_COLUMNS, [row[name] for name in _TASK_COLUMNS])
+    task.lead_agency = Agency.from_db(
+        Task.objects.db, _LEAD_COLUMNS, [row[f"lead_agency__{name}"] for name in _LEAD_COLUMNS]
+    )
+    return task
 
 
 def status_update_list_for_task(*, task: Task) -> QuerySet[StatusUpdate]:

@@ -1,0 +1,84 @@
+"""One-row reads whose SQL is built once per connection: `rows_by_id`.
+
+Cleverness kept because a benchmark row needs it (bench/README.md, "Issue 12"): the API's
+status update, target p50 < 15 ms (bench/api.py `status_update`, 10.6 ms at the last quiet
+run). Django turns a queryset into SQL every time it is evaluated; for the two reads of a
+status update (the task the action reaches, `selectors.task_get_for_action`, and the
+answer's row, `selectors.task_row_for_api`) that was most of their time. Measured on
+2026-12-04 in process, interleaved with the plain ORM, on a machine at load 3.5-4: the
+look-ups 1.5 and 2.2 ms here against 5.6 and 8 ms with `.filter(pk=…)`, and a status
+update's median 20-23.5 ms here against 28-39 ms (bench/results/api-issue12.md).
+
+Here the SQL of `queryset.filter(pk=<marker>)` is built once, and each read runs it with
+the wanted id in the marker's place. Django's own compiler converts the values, so the
+rows are exactly those the queryset would give. It leans on Django's compiler internals
+(`get_compiler`, `as_sql`, `results_iter`, `query.selected`…): tests/tasks_app/
+test_compiled.py compares its rows with the queryset's and fails when an upgrade changes
+them. Inside prepared_statements() (plan_tracker/db.py) PostgreSQL also parses and plans
+the query once per connection. The cache keys come from selectors.cache_key.
+"""
+
+from collections.abc import Callable
+
+from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+
+# Ids are positive: a filter on this one names the parameter to replace.
+_MARKER = -(2**62) - 12345
+_BIGINT = range(-(2**63), 2**63)
+_MAX_ENTRIES = 256
+
+
+class CompiledRows:
+    """`list(queryset.filter(pk=pk))` of a values() queryset, for any `pk`, from SQL built
+    once on `connection`."""
+
+    def __init__(self, queryset: QuerySet, connection):
+        query = queryset.filter(pk=_MARKER).query
+        self._connection = connection
+        self._compiler = query.get_compiler(connection=connection)
+        try:
+            self._sql, params = self._compiler.as_sql()
+        except EmptyResultSet:  # e.g. the scope of a user without agencies: no rows
+            self._sql = None
+            return
+        self._params = list(params)
+        if self._params.count(_MARKER) != 1:
+            raise ValueError("The queryset's SQL must name the id exactly once.")
+        self._at = self._params.index(_MARKER)
+        # The names ValuesIterable gives the columns.
+        self._names = (
+            list(query.selected)
+            if query.selected
+            else [*query.extra_select, *query.values_select, *query.annotation_select]
+        )
+
+    def __call__(self, pk) -> list[dict]:
+        pk = int(pk)  # ValueError or TypeError for a malformed id, as the ORM raises
+        if self._sql is None or pk not in _BIGINT:
+            return []
+        params = self._params.copy()
+        params[self._at] = pk
+        with self._connection.cursor() as cursor:
+            cursor.execute(self._sql, params)
+            fetched = cursor.fetchall()
+        rows = self._compiler.results_iter(results=[fetched])
+        return [dict(zip(self._names, row, strict=True)) for row in rows]
+
+
+def rows_by_id(
+    key: tuple, build: Callable[[], QuerySet], pk, using: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """The rows of `build().filter(pk=pk)`, a values() queryset. Its SQL is built once per
+    `key` (selectors.cache_key, which states what it must name) and database connection."""
+    connection = connections[using]
+    # Kept on the connection object: a compiler belongs to the connection it was built for,
+    # one per thread.
+    cache = connection.__dict__.setdefault("plan_tracker_compiled_rows", {})
+    compiled = cache.get(key)
+    if compiled is None:
+        if len(cache) >= _MAX_ENTRIES:  # many dates or scopes: start again rather than grow
+            cache.clear()
+        compiled = cache[key] = CompiledRows(build(), connection)
+    return compiled(pk)

@@ -1,0 +1,72 @@
+"""tasks_app.compiled: one-row reads whose SQL is built once give the queryset's rows."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from tasks_app.compiled import rows_by_id
+from tasks_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = ("id", "code", "due", "kpi_actual", "updated_at", "lead_agency__code")
+
+
+def _values():
+    return Task.objects.values(*COLUMNS)
+
+
+def test_each_id_gets_the_rows_the_queryset_gives(make_task):
+    first = make_task(code="NV-1", due=datetime.date(2022, 6, 30), kpi_actual=Decimal("1.5"))
+    second = make_task(code="NV-2", due=None)
+    built = []
+
+    def build():
+        built.append(1)
+        return _values()
+
+    for task in (first, second, first):
+        assert rows_by_id(("test", "values"), build, task.pk) == list(_values().filter(pk=task.pk))
+    assert len(built) == 1  # the SQL was built once, then run with each id
+    row = rows_by_id(("test", "values"), build, str(second.pk))[0]  # as a URL gives it
+    assert (row["code"], row["due"], row["lead_agency__code"]) == ("NV-2", None, "UBND_HAIHAU")
+
+
+def test_an_unknown_or_out_of_range_id_gives_no_row(make_task):
+    make_task(code="NV-1")
+    for pk in (0, -1, 10**6, 2**63, -(2**63) - 1, 10**30):
+        assert rows_by_id(("test", "values"), _values, pk) == []
+
+
+@pytest.mark.parametrize("pk", ["x", "1.5", ""])
+def test_a_malformed_id_is_refused_as_the_orm_refuses_it(make_task, pk):
+    make_task(code="NV-1")
+    with pytest.raises((ValueError, TypeError)):
+        list(_values().filter(pk=pk))
+    with pytest.raises((ValueError, TypeError)):
+        rows_by_id(("test", "values"), _values, pk)
+
+
+def test_an_empty_queryset_gives_no_row(task):
+    assert rows_by_id(("test", "none"), lambda: _values().none(), task.pk) == []
+
+
+def test_the_task_found_for_an_action_is_the_one_the_orm_loads(make_task, manager, outsider):
+    from tasks_app.selectors import task_get_for_action
+
+    task = make_task(code="NV-1", kpi_actual=Decimal("2.50"), due=datetime.date(2022, 6, 30))
+    found = task_get_for_action(user=manager, pk=str(task.pk))
+    loaded = Task.objects.select_related("lead_agency").get(pk=task.pk)
+    assert found == loaded and not found._state.adding
+    for field in Task._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(loaded, field.attname), field.name
+    for field in loaded.lead_agency._meta.concrete_fields:
+        assert getattr(found.lead_agency, field.attname) == getattr(
+            loaded.lead_agency, field.attname
+        )
+    found.title = "Đổi tên"  # a model instance like any other: it saves
+    found.save(update_fields=["title"])
+    assert Task.objects.get(pk=task.pk).title == "Đổi tên"
+    with pytest.raises(Task.DoesNotExist):
+        task_get_for_action(user=outsider, pk=task.pk)  # Giao Thủy does not see Hải Hậu's task
