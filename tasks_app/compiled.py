@@ -7,7 +7,7 @@ status update (the task the action reaches, `selectors.task_get_for_action`, and
 answer's row, `selectors.task_row_for_api`) that was most of their time. Measured on
 2026-12-04 in process, interleaved with the plain ORM, on a machine at load 3.5-4: the
 look-ups 1.5 and 2.2 ms here against 5.6 and 8 ms with `.filter(pk=…)`, and a status
-update's median 20-23.5 ms here against 28-39 ms (bench/results/api-issue12.md).
+update's median 20-23.5 ms here against 28-39 ms (bench/results/issue12-inprocess.jsonl).
 
 Here the SQL of `queryset.filter(pk=<marker>)` is built once, and each read runs it with
 the wanted id in the marker's place. Django's own compiler converts the values, so the
