@@ -18,7 +18,14 @@ from tasks_app.categories import (
     parent_category_expression,
 )
 
-__all__ = ["AgencyQuerySet", "TaskQuerySet", "SimpleCase", "end_of_day", "local_tz"]
+__all__ = [
+    "AgencyQuerySet",
+    "SimpleCase",
+    "TaskQuerySet",
+    "children_of_outer_task",
+    "end_of_day",
+    "local_tz",
+]
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -57,6 +64,17 @@ class SimpleCase(Func):
         )
 
 
+def children_of_outer_task():
+    """The children of the task the enclosing query is on (`OuterRef("pk")`).
+
+    `parent__isnull=False` changes no result (parent = pk implies it), but lets PostgreSQL
+    build its hashed form of such subqueries from the 5 % of tasks that have a parent
+    rather than from every task: 2.8 ms less per use on 20,000 tasks."""
+    from tasks_app.models import Task
+
+    return Task.objects.filter(parent=OuterRef("pk"), parent__isnull=False)
+
+
 class TaskQuerySet(models.QuerySet):
     def leaves(self) -> "TaskQuerySet":
         """Tasks without children: the units of work that reports count."""
@@ -83,12 +101,7 @@ class TaskQuerySet(models.QuerySet):
         rolls up its children's (categories.rollup): the categories present among them,
         one bit each, add up to a mask that `ROLLUP_BY_MASK` maps to the parent's.
         """
-        from tasks_app.models import Task
-
-        # `parent__isnull=False` changes no result (parent = pk implies it), but lets
-        # PostgreSQL build its hashed form of these subqueries from the 5 % of tasks that
-        # have a parent rather than from every task: 2.8 ms less per use on 20,000 tasks.
-        children = Task.objects.filter(parent=OuterRef("pk"), parent__isnull=False)
+        children = children_of_outer_task()
         child_bits = (
             children.annotate(
                 bit=SimpleCase(

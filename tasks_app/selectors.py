@@ -83,13 +83,13 @@ def _tasks_with_leaf_category(as_of: datetime.date) -> QuerySet[Task]:
     """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
     leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
     of children, PostgreSQL plans one task's query in a fraction of the time."""
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists
 
     from tasks_app.categories import own_category_expression
+    from tasks_app.querysets import children_of_outer_task
 
-    children = Task.objects.filter(parent=OuterRef("pk"), parent__isnull=False)
     return Task.objects.annotate(
-        category=own_category_expression(as_of), is_parent=Exists(children)
+        category=own_category_expression(as_of), is_parent=Exists(children_of_outer_task())
     )
 
 
