@@ -12,6 +12,19 @@ dashboard's counts over a whole plan it was slower than planning with the values
 district manager's page at 200,000 tasks: 0.95 s instead of 0.7 s). Everything else runs
 as Django runs it by default: parameters bound into the SQL by psycopg, planned each time.
 
+Issue 12 measured both alternatives (bench/README.md, "Issue 12"):
+- without the block, a status update took 9.4–10.7 ms in process against 7.1–8.2 ms with
+  it (five alternated rounds on a quiet machine), which leaves the 15 ms target (p50 over
+  HTTP) only a thin margin;
+- psycopg's supported settings for every connection instead (Django's `OPTIONS`
+  `server_side_binding` and `prepare_threshold`) were as fast for the status update, but
+  the district manager's dashboard at 200,000 tasks went from a 740 ms median to 3,073 ms
+  once PostgreSQL switched the prepared queries to generic plans (from their tenth run on
+  a connection), past its 1.5 s target (bench/results/dashboard-issue12-*.md).
+So the block stays, and only the API's detail routes run inside it. It sets psycopg's
+public connection attributes (`cursor_factory`, `prepare_threshold`) and Django's
+`ServerBindingCursor`, the class Django itself uses for `server_side_binding`.
+
 `DATABASE_PREPARED_STATEMENTS` (settings.py) switches the block off; on SQLite it changes
 nothing.
 """

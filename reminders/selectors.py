@@ -40,10 +40,11 @@ from django.db.models.lookups import Exact
 from reminders.choices import KIND_ORDER, NoticeKind
 from reminders.expressions import DaysBetween
 from reminders.models import Notification, ReminderPolicy
-from tasks_app.choices import ExtensionStatus, Role, TaskState, UpdateKind
+from tasks_app.categories import end_of_day, local_tz
+from tasks_app.choices import Role, TaskState, UpdateKind
 from tasks_app.formatting import person_name
-from tasks_app.models import DeadlineExtension, Membership, StatusUpdate, Task
-from tasks_app.querysets import TaskQuerySet, end_of_day, local_tz
+from tasks_app.models import Membership, StatusUpdate, Task
+from tasks_app.querysets import TaskQuerySet
 
 # Only tasks that are still the lead agency's to do are reminded. Completed and withdrawn
 # tasks are finished; a task awaiting confirmation has been reported done and waits for the
@@ -197,23 +198,12 @@ def _task_facts(day: datetime.date) -> TaskQuerySet:
     reminded of its own child, and the parent rolls up from them. Regular tasks (no due
     date) get no reminders of any kind.
 
-    The state and due date follow TaskQuerySet.with_history_at (the report's rule), with a
-    short cut that keeps the daily run cheap: a task row last written before the end of `day`
-    already mirrors every update and extension known then (the services write the row after
-    each, with a recorded or decided time no later than the write), so its own `state` and
-    `due` columns are the answer and the history subqueries run only for rows changed since.
-    Likewise `due` = `original_due` means no extension was ever approved (approvals only move
-    the date later). For today's run every row takes the short cut.
+    The state and due date in force are the report's (TaskQuerySet.with_history_at,
+    computed in tasks_app.categories.facts_at, short cuts included); a task without any
+    update recorded by then had not started.
     """
     cutoff = end_of_day(day)
     day_value = Value(day, output_field=DateField())
-    written_by_then = Q(updated_at__lt=cutoff)
-    latest_update = StatusUpdate.objects.filter(
-        task=OuterRef("pk"), recorded_at__lt=cutoff
-    ).order_by("-recorded_at", "-pk")
-    latest_approval = DeadlineExtension.objects.filter(
-        task=OuterRef("pk"), status=ExtensionStatus.APPROVED, decided_at__lt=cutoff
-    ).order_by("-decided_at", "-pk")
     last_report = (
         StatusUpdate.objects.filter(
             task=OuterRef("pk"),
@@ -229,21 +219,8 @@ def _task_facts(day: datetime.date) -> TaskQuerySet:
         Task.objects.leaves()
         # A due date in force implies an original due date: a cheap, indexed first cut.
         .filter(assigned_on__lte=day, original_due__isnull=False)
-        .annotate(
-            r_state=Case(
-                When(written_by_then, then=F("state")),
-                # No update recorded by then: the task had not started.
-                default=Coalesce(
-                    Subquery(latest_update.values("state")[:1]), Value(TaskState.NOT_STARTED)
-                ),
-            ),
-            due_at=Case(
-                When(Q(due=F("original_due")) | written_by_then, then=F("due")),
-                default=Coalesce(
-                    Subquery(latest_approval.values("proposed_due")[:1]), F("original_due")
-                ),
-            ),
-        )
+        .with_history_at(day)
+        .annotate(r_state=Coalesce(F("state_at"), Value(TaskState.NOT_STARTED)))
         .annotate(r_last_report=Coalesce(Subquery(last_report), F("assigned_on")))
         .annotate(r_silence=DaysBetween(day_value, F("r_last_report")))
         .filter(r_state__in=OPEN_STATES)

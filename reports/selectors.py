@@ -64,6 +64,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
 
+from tasks_app.categories import day_is_over, end_of_day
 from tasks_app.choices import AgeingBand, ExtensionStatus, ReportCategory, TaskState
 from tasks_app.collation import vi_sort_key
 from tasks_app.models import (
@@ -75,7 +76,7 @@ from tasks_app.models import (
     StatusUpdate,
 )
 from tasks_app.permissions import sees_everything, tasks_visible_to
-from tasks_app.querysets import TaskQuerySet, end_of_day
+from tasks_app.querysets import TaskQuerySet
 
 C = ReportCategory
 
@@ -333,7 +334,7 @@ def _kpi_actual_at(as_of: datetime.date) -> Subquery | F:
     """The KPI value known at the end of D: the latest update that reported one. For a day
     not yet over that is the task row's `kpi_actual`, which every update reporting a value
     overwrites (services.status_update_record); nothing is recorded in the future."""
-    if as_of >= timezone.localdate():
+    if not day_is_over(as_of):
         return F("kpi_actual")
     return Subquery(
         StatusUpdate.objects.filter(
@@ -410,7 +411,7 @@ def _overdue_candidates(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQueryS
     due date qualify.
     """
     candidates = tasks.filter(original_due__lt=as_of)
-    if as_of >= timezone.localdate():
+    if not day_is_over(as_of):
         candidates = candidates.filter(due__lt=as_of).exclude(
             state__in=[TaskState.COMPLETED, TaskState.WITHDRAWN]
         )

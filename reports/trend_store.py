@@ -37,9 +37,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from reports.models import TrendCount, TrendSnapshot
+from tasks_app.categories import day_is_over, end_of_day, local_tz
 from tasks_app.choices import ExtensionStatus
 from tasks_app.models import DeadlineExtension, Plan, StatusUpdate, Task
-from tasks_app.querysets import end_of_day, local_tz
 
 
 class DayNumber(Func):
@@ -208,7 +208,7 @@ def trend_snapshot_store(plan: Plan, day: datetime.date) -> TrendSnapshot | None
     snapshot that does not match (computed again next time), never a wrong one that does."""
     from reports.selectors import _categorised
 
-    if day >= timezone.localdate():
+    if not day_is_over(day):
         return None
     try:
         with transaction.atomic():

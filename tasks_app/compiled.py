@@ -1,13 +1,21 @@
 """One-row reads whose SQL is built once per connection: `rows_by_id`.
 
-Django turns a queryset into SQL every time it is evaluated. For most reads that is a small
-part of the time; for the API's one-task row (the report category expression, the joins of
-the agencies, the priority area and the coordinating agencies) it took 1.3 ms of a 10 ms
-status update, more than PostgreSQL took to answer it (bench/results/api.md). Here the SQL
-of `queryset.filter(pk=<marker>)` is built once, and each read runs it with the wanted id
-in the marker's place. Django's own compiler converts the values, so the rows are exactly
-those the queryset would give. Inside prepared_statements() (plan_tracker/db.py) PostgreSQL
-also parses and plans the query once per connection.
+Cleverness kept because a benchmark row needs it (bench/README.md, "Issue 12"): the API's
+status update, target p50 < 15 ms (bench/api.py `status_update`, 10.6 ms at the last quiet
+run). Django turns a queryset into SQL every time it is evaluated; for the two reads of a
+status update (the task the action reaches, `selectors.task_get_for_action`, and the
+answer's row, `selectors.task_row_for_api`) that was most of their time. Measured on
+2026-12-04 in process, interleaved with the plain ORM, on a machine at load 3.5-4: the
+look-ups 1.5 and 2.2 ms here against 5.6 and 8 ms with `.filter(pk=…)`, and a status
+update's median 20-23.5 ms here against 28-39 ms (bench/results/issue12-inprocess.jsonl).
+
+Here the SQL of `queryset.filter(pk=<marker>)` is built once, and each read runs it with
+the wanted id in the marker's place. Django's own compiler converts the values, so the
+rows are exactly those the queryset would give. It leans on Django's compiler internals
+(`get_compiler`, `as_sql`, `results_iter`, `query.selected`…): tests/tasks_app/
+test_compiled.py compares its rows with the queryset's and fails when an upgrade changes
+them. Inside prepared_statements() (plan_tracker/db.py) PostgreSQL also parses and plans
+the query once per connection. The cache keys come from selectors.cache_key.
 """
 
 from collections.abc import Callable
@@ -63,7 +71,7 @@ def rows_by_id(
     key: tuple, build: Callable[[], QuerySet], pk, using: str = DEFAULT_DB_ALIAS
 ) -> list[dict]:
     """The rows of `build().filter(pk=pk)`, a values() queryset. Its SQL is built once per
-    `key` and database connection: `key` must name everything `build()` depends on."""
+    `key` (selectors.cache_key, which states what it must name) and database connection."""
     connection = connections[using]
     # Kept on the connection object: a compiler belongs to the connection it was built for,
     # one per thread.

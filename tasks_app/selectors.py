@@ -5,8 +5,8 @@ does not grow with the number of rows shown.
 """
 
 import datetime
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -28,54 +28,76 @@ from tasks_app.permissions import agencies_visible_to, scope_key, tasks_visible_
 from tasks_app.querysets import TaskQuerySet
 from tasks_app.search import search
 
+# --- Querysets built once per process --------------------------------------------------------
 
-@functools.lru_cache(maxsize=16)
-def _tasks_with_category(as_of: datetime.date, day_not_over: bool) -> TaskQuerySet:
-    # Never evaluated itself: callers get a clone (.all()), which shares the resolved
-    # expressions. `day_not_over` is part of the key because with_category builds another
-    # expression once the day is over (querysets.current_category_expression).
-    return Task.objects.with_category(as_of)
+_QS = TypeVar("_QS", bound=QuerySet)
+_BUILT: dict[tuple, QuerySet] = {}
+_MAX_BUILT = 1024
+
+
+def cache_key(name: str, *, as_of: datetime.date | None = None, user=None) -> tuple:
+    """The key of a query cached per process: `built_once`'s querysets, and the SQL that
+    tasks_app.compiled builds once per connection. The key rules, stated here once; the
+    key must name everything the cached query depends on:
+
+    - `name`: which query (one name per builder);
+    - `as_of`, for a query that depends on a date: the date AND whether that day is over
+      (categories.day_is_over), since the category has another SQL form once the day is
+      over; so a query built "today" is not reused tomorrow;
+    - `user`, for a query through the permission scope: the scope key
+      (permissions.scope_key), which names everything the scope depends on; users with
+      equal keys share the query;
+    - nothing else: a builder must not read anything else that varies (settings, the
+      clock).
+    """
+    from tasks_app.categories import day_is_over
+
+    key: tuple = (name,)
+    if as_of is not None:
+        key += (as_of, day_is_over(as_of))
+    if user is not None:
+        key += (scope_key(user),)
+    return key
+
+
+def built_once(
+    name: str, build: Callable[[], _QS], *, as_of: datetime.date | None = None, user=None
+) -> _QS:
+    """`build()` (through `user`'s scope when given), built once per process and
+    `cache_key`, returned as a clone (`.all()`).
+
+    Why: resolving the report category's expression took 7–10 ms of Python on every list,
+    detail and write answer, and the permission scope's filter a millisecond or two
+    (bench/results/api.md); a clone of a built queryset shares its resolved expressions
+    and costs almost nothing. The cached queryset itself is never evaluated. With many
+    dates or scopes the cache starts again rather than grow.
+    """
+    key = cache_key(name, as_of=as_of, user=user)
+    built = _BUILT.get(key)
+    if built is None:
+        if len(_BUILT) >= _MAX_BUILT:
+            _BUILT.clear()
+        built = _BUILT[key] = tasks_visible_to(user, build()) if user is not None else build()
+    return cast(_QS, built.all())  # the clone is of the kind that was built
 
 
 def tasks_with_category(as_of: datetime.date) -> TaskQuerySet:
-    """`Task.objects.with_category(as_of)`, built once per date and process.
-
-    Resolving the category expression took 7–10 ms of Python on every list, detail and
-    write answer (bench/results/api.md); a clone of a built queryset shares its resolved
-    expressions and costs almost nothing. The result is the same queryset."""
-    return _tasks_with_category(as_of, as_of >= timezone.localdate()).all()
+    """`Task.objects.with_category(as_of)`, built once (see `built_once`)."""
+    return built_once("category", lambda: Task.objects.with_category(as_of), as_of=as_of)
 
 
-@functools.lru_cache(maxsize=16)
-def _tasks_with_leaf_category(as_of: datetime.date, day_not_over: bool) -> TaskQuerySet:
+def _tasks_with_leaf_category(as_of: datetime.date) -> TaskQuerySet:
     """Tasks with `is_parent` and, right for leaf tasks only, `category` at `as_of`: a
     leaf's category is its own category (TaskQuerySet.with_category). Without the roll-up
     of children, PostgreSQL plans one task's query in a fraction of the time."""
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists
 
-    from tasks_app.querysets import own_category_expression
+    from tasks_app.categories import own_category_expression
+    from tasks_app.querysets import children_of_outer_task
 
-    children = Task.objects.filter(parent=OuterRef("pk"), parent__isnull=False)
     return Task.objects.annotate(
-        category=own_category_expression(as_of), is_parent=Exists(children)
+        category=own_category_expression(as_of), is_parent=Exists(children_of_outer_task())
     )
-
-
-_SCOPED: dict[tuple, TaskQuerySet] = {}
-
-
-def _scoped(key: tuple, user, base) -> TaskQuerySet:
-    """`tasks_visible_to(user, base())`, built once per `key` and scope
-    (permissions.scope_key) in this process, then cloned: resolving the scope's filter cost
-    a millisecond or two on every call. The key names the base; the scope key names
-    everything the filter depends on."""
-    key = (*key, scope_key(user))
-    scoped = _SCOPED.get(key)
-    if scoped is None:
-        if len(_SCOPED) >= 1024:  # many dates or scopes: start again rather than grow
-            _SCOPED.clear()
-        scoped = _SCOPED[key] = tasks_visible_to(user, base())
-    return scoped.all()
 
 
 def task_list_visible_to(
@@ -85,8 +107,9 @@ def task_list_visible_to(
     (default: today in Asia/Ho_Chi_Minh), with lead agency, plan and priority area joined
     and coordinating agencies prefetched."""
     as_of = as_of or timezone.localdate()
-    day_not_over = as_of >= timezone.localdate()
-    tasks = _scoped(("category", as_of, day_not_over), user, lambda: tasks_with_category(as_of))
+    tasks = built_once(
+        "category", lambda: Task.objects.with_category(as_of), as_of=as_of, user=user
+    )
     if query:
         tasks = search(tasks, query)
     return tasks.select_related(
@@ -104,17 +127,14 @@ def task_list_for_api(
     if by_category:
         return task_list_visible_to(user=user, as_of=as_of)
     as_of = as_of or timezone.localdate()
-    day_not_over = as_of >= timezone.localdate()
-    return _scoped(
-        ("leaf", as_of, day_not_over), user, lambda: _tasks_with_leaf_category(as_of, day_not_over)
-    )
+    return built_once("leaf", lambda: _tasks_with_leaf_category(as_of), as_of=as_of, user=user)
 
 
 def task_rows_with_parent_categories(rows: list[dict], as_of: datetime.date) -> list[dict]:
     """Give the parent tasks among rows of `task_list_for_api(by_category=False)` their
     rolled-up category at `as_of` (TaskQuerySet.with_category): one query over their
     children, whatever the number of rows."""
-    from tasks_app.querysets import own_category_expression, rolled_up_category
+    from tasks_app.categories import own_category_expression, parent_category
 
     parents = {row["id"]: row for row in rows if row["is_parent"]}
     if parents:
@@ -126,8 +146,8 @@ def task_rows_with_parent_categories(rows: list[dict], as_of: datetime.date) -> 
         ):
             children[parent_id].append(category)
         for pk, row in parents.items():
-            row["category"] = (
-                None if row["assigned_on"] > as_of else rolled_up_category(children[pk])
+            row["category"] = parent_category(
+                as_of=as_of, assigned_on=row["assigned_on"], children_categories=children[pk]
             )
     return rows
 
@@ -478,10 +498,9 @@ _COORDINATION_VALUES = (
 )
 
 
-@functools.lru_cache(maxsize=16)
-def _leaf_rows(as_of: datetime.date, day_not_over: bool) -> QuerySet:
+def _leaf_rows(as_of: datetime.date) -> QuerySet:
     return (
-        _tasks_with_leaf_category(as_of, day_not_over)
+        _tasks_with_leaf_category(as_of)
         .values(*TASK_API_VALUES, *_COORDINATION_VALUES)
         .order_by("coordinating_agencies__code")
     )
@@ -514,14 +533,12 @@ def task_row_for_api(
     scope in the same request (a write answering with the task it changed), so it is read
     by id without applying the scope's filter again."""
     as_of = as_of or timezone.localdate()
-    day_not_over = as_of >= timezone.localdate()
-    key: tuple
-    if reached:
-        key, build = ("leaf rows", as_of, day_not_over), lambda: _leaf_rows(as_of, day_not_over)
-    else:
-        key = ("leaf rows", as_of, day_not_over, scope_key(user))
-        build = lambda: tasks_visible_to(user, _leaf_rows(as_of, day_not_over))  # noqa: E731
-    rows = rows_by_id(key, build, pk)
+    scope = None if reached else user
+    rows = rows_by_id(
+        cache_key("leaf rows", as_of=as_of, user=scope),
+        lambda: built_once("leaf rows", lambda: _leaf_rows(as_of), as_of=as_of, user=scope),
+        pk,
+    )
     if not rows:
         raise Task.DoesNotExist
     row = _fold_coordination(rows)
@@ -552,13 +569,13 @@ def task_get_for_action(*, user, pk) -> Task:
     Task.DoesNotExist when hidden.
 
     `select_related("lead_agency")` through the scope, read with SQL built once per scope
-    (tasks_app.compiled): building it was most of the look-up's time."""
+    (tasks_app.compiled; the benchmark row it needs is in its docstring)."""
 
     def build():
         lead = [f"lead_agency__{name}" for name in _LEAD_COLUMNS]
         return tasks_visible_to(user, Task.objects.values(*_TASK_COLUMNS, *lead))
 
-    rows = rows_by_id(("action", scope_key(user)), build, pk)
+    rows = rows_by_id(cache_key("action", user=user), build, pk)
     if not rows:
         raise Task.DoesNotExist("Task matching query does not exist.")
     (row,) = rows

@@ -310,11 +310,9 @@ def _mirror(task: Task, update: StatusUpdate) -> None:
 
 
 def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> None:
-    """Store the files of a new update; `update.evidence.all()` then answers from them
-    (in creation order, the model's order) without reading them back."""
+    """Store the files of a new update."""
     from django.core.files.base import ContentFile
 
-    attached = []
     for upload in files:
         evidence = Evidence(
             update=update,
@@ -325,12 +323,6 @@ def _attach_evidence(update: StatusUpdate, files: Sequence[EvidenceUpload]) -> N
         )
         evidence.file.save(upload.name, ContentFile(upload.content), save=False)
         evidence.save()
-        attached.append(evidence)
-    # What prefetch_related would store: the caller answers with the update's files.
-    known = Evidence.objects.filter(update=update)
-    known._result_cache = attached
-    known._prefetch_done = True  # type: ignore[attr-defined]
-    update._prefetched_objects_cache = {"evidence": known}  # type: ignore[attr-defined]
 
 
 def status_update_record(
