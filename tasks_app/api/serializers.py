@@ -483,8 +483,9 @@ def status_update_list_data(updates) -> list[dict]:
     return [status_update_data(update, state_labels) for update in updates]
 
 
-def status_update_data(update: StatusUpdate, state_labels: dict | None = None) -> dict:
-    """StatusUpdateSerializer's output for one update."""
+def status_update_data(update: StatusUpdate, state_labels: dict | None = None, files=None) -> dict:
+    """StatusUpdateSerializer's output for one update; `files`: its evidence when the
+    caller knows it (else it is read: prefetched, or one query)."""
     fields = _update_fields()
     state_labels = state_labels or _labels()[0]
     author, agency = update.author, update.agency
@@ -520,7 +521,7 @@ def status_update_data(update: StatusUpdate, state_labels: dict | None = None) -
                 "uploaded_at": fields["uploaded_at"](evidence.uploaded_at),
                 "download_url": reverse("api:evidence-download", kwargs={"pk": evidence.pk}),
             }
-            for evidence in update.evidence.all()
+            for evidence in (update.evidence.all() if files is None else files)
         ],
     }
 

@@ -263,9 +263,13 @@ class TaskViewSet(
         row = selectors.task_rows_with_days_late([row], self.as_of)[0]
         return s.task_detail_data(row, self.request.user) if detail else s.task_data(row)
 
-    def _update_result(self, update, code=status.HTTP_201_CREATED) -> Response:
-        """The update just recorded and the task as it is now (with its new version)."""
-        data = {"update": s.status_update_data(update)}
+    def _update_result(
+        self, update, code=status.HTTP_201_CREATED, *, with_files: bool = False
+    ) -> Response:
+        """The update just recorded and the task as it is now (with its new version).
+        `with_files`: files were sent with it, so its evidence is read back; otherwise it
+        has none, and no query is needed to say so (a status update's p50 target)."""
+        data = {"update": s.status_update_data(update, files=None if with_files else [])}
         data["task"] = self._task_data(update.task_id, reached=True)
         return Response(data, status=code)
 
@@ -369,15 +373,16 @@ class TaskViewSet(
         Evidence files go in `files` (multipart), checked by content and size."""
         task = self._task()
         data = self.parse(s.StatusUpdateInputSerializer)
+        files = data.pop("files")
         update = services.status_update_record(
             task=task,
             author=request.user,
             agency=task.lead_agency,
             expected_version=data.pop("version"),
-            evidence=data.pop("files"),
+            evidence=files,
             **data,
         )
-        return self._update_result(update)
+        return self._update_result(update, with_files=bool(files))
 
     @extend_schema(
         summary="Add a contribution (coordinating agency)",
@@ -392,14 +397,15 @@ class TaskViewSet(
         """Record what a coordinating agency did; the task's state and progress stay."""
         task = self._task()
         data = self.parse(s.ContributionInputSerializer)
+        files = data.pop("files")
         update = services.contribution_add(
             task=task,
             author=request.user,
             agency=selectors.contributing_agency_for(user=request.user, task=task),
-            evidence=data.pop("files"),
+            evidence=files,
             **data,
         )
-        return self._update_result(update)
+        return self._update_result(update, with_files=bool(files))
 
     @extend_schema(
         summary="Confirm a reported completion (monitoring agency)",
