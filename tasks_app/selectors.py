@@ -12,10 +12,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from tasks_app.choices import AgeingBand, ReportCategory
-from tasks_app.collation import vi_order
+from tasks_app.collation import vi_order, vi_sort_key
 from tasks_app.compiled import rows_by_id
 from tasks_app.formatting import days_late
 from tasks_app.models import (
+    AGENCY_LABEL,
     Agency,
     DeadlineExtension,
     Membership,
@@ -114,7 +115,12 @@ def task_list_visible_to(
         tasks = search(tasks, query)
     return tasks.select_related(
         "plan", "priority_area", "lead_agency", "lead_agency__level", "parent"
-    ).prefetch_related(Prefetch("coordinating_agencies", queryset=Agency.objects.order_by("code")))
+    ).prefetch_related(
+        Prefetch(
+            "coordinating_agencies",
+            queryset=Agency.objects.order_by(vi_order(AGENCY_LABEL), "code"),
+        )
+    )
 
 
 def task_list_for_api(
@@ -453,9 +459,16 @@ def task_values_for_api(tasks: TaskQuerySet) -> QuerySet:
     return tasks.prefetch_related(None).values(*TASK_API_VALUES)
 
 
+def _coordination_in_order(agencies: list[tuple]) -> list[tuple]:
+    """(id, code, name, short_name) tuples of a task's coordinating agencies by the label
+    the pages show (short name, else name) in Vietnamese order, then code: the order of
+    `vi_order(AGENCY_LABEL)` that the task page's prefetch uses."""
+    return sorted(agencies, key=lambda agency: (vi_sort_key(agency[3] or agency[2]), agency[1]))
+
+
 def task_rows_with_coordination(rows) -> list[dict]:
     """Give each task row its `coordinating_agencies` as (id, code, name, short_name)
-    tuples by code: one query, whatever the number of rows."""
+    tuples in Vietnamese order: one query, whatever the number of rows."""
     rows = list(rows)
     by_task: dict[int, list] = {row["id"]: [] for row in rows}
     if by_task:
@@ -465,7 +478,7 @@ def task_rows_with_coordination(rows) -> list[dict]:
         ):
             by_task[task_id].append(tuple(agency))
     for row in rows:
-        row["coordinating_agencies"] = by_task[row["id"]]
+        row["coordinating_agencies"] = _coordination_in_order(by_task[row["id"]])
     return rows
 
 
@@ -510,11 +523,13 @@ def _fold_coordination(rows: list[dict]) -> dict:
     """The rows of `_leaf_rows` for one task as one row with its `coordinating_agencies`
     (id, code, name, short_name), as `task_rows_with_coordination` gives them."""
     row = {name: rows[0][name] for name in TASK_API_VALUES}
-    row["coordinating_agencies"] = [
-        tuple(each[name] for name in _COORDINATION_VALUES)
-        for each in rows
-        if each["coordinating_agencies"] is not None
-    ]
+    row["coordinating_agencies"] = _coordination_in_order(
+        [
+            tuple(each[name] for name in _COORDINATION_VALUES)
+            for each in rows
+            if each["coordinating_agencies"] is not None
+        ]
+    )
     return row
 
 

@@ -143,6 +143,26 @@ def test_agency_pickers_and_the_api_list_agencies_alphabetically(
     assert sorted(shown, key=picker.index) == shown
 
 
+@pytest.mark.django_db
+def test_a_tasks_coordinating_agencies_are_listed_alphabetically(
+    task, levels, monitor, api_client, client
+):
+    # Codes in the opposite order to the names: Đ comes after D, whatever the codes say.
+    dai = AgencyFactory(code="A_DAI", name="Đài Phát thanh", level=levels["province"])
+    dan = AgencyFactory(code="B_DAN", name="Dân tộc", level=levels["province"])
+    cong_an = AgencyFactory(code="C_CA", name="Công an tỉnh", level=levels["province"])
+    task.coordinating_agencies.set([dai, dan, cong_an])
+    expected = ["Công an tỉnh", "Dân tộc", "Đài Phát thanh"]
+    api = api_client(monitor)
+    detail = api.get(f"/api/v1/tasks/{task.pk}/").json()
+    assert [a["name"] for a in detail["coordinating_agencies"]] == expected
+    listed = api.get(f"/api/v1/tasks/?q={task.code}").json()["results"]
+    assert [a["name"] for a in listed[0]["coordinating_agencies"]] == expected
+    client.force_login(monitor)
+    html = client.get(reverse("tasks_app:task-detail", args=[task.pk])).content.decode()
+    assert sorted(expected, key=html.index) == expected
+
+
 # --- Full names, family name first -------------------------------------------------------------
 
 
