@@ -212,7 +212,9 @@ def test_a_stale_status_update_still_answers_409_with_the_current_task(plan, api
 # --- Queries of the hot paths ---------------------------------------------------------------
 
 
-def test_a_status_update_runs_eight_queries_at_most(plan, api_client, django_assert_max_num_queries):
+def test_a_status_update_runs_eight_queries_at_most(
+    plan, api_client, django_assert_max_num_queries
+):
     manager = user("haihau")
     task = (
         Task.objects.filter(lead_agency__code="UBND_HAIHAU", state=TaskState.IN_PROGRESS)
