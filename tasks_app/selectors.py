@@ -473,7 +473,7 @@ def task_rows_with_coordination(rows) -> list[dict]:
     by_task: dict[int, list] = {row["id"]: [] for row in rows}
     if by_task:
         through = Task.coordinating_agencies.through.objects.filter(task_id__in=list(by_task))
-        for task_id, *agency in through.order_by("agency__code").values_list(
+        for task_id, *agency in through.values_list(
             "task_id", "agency_id", "agency__code", "agency__name", "agency__short_name"
         ):
             by_task[task_id].append(tuple(agency))
@@ -502,7 +502,7 @@ def task_rows_with_days_late(rows: list[dict], as_of: datetime.date) -> list[dic
 
 
 # One task's API row and its coordinating agencies in one query: a row per coordinating
-# agency (LEFT JOIN, by code), folded by `_fold_coordination`.
+# agency (LEFT JOIN), folded and put in order by `_fold_coordination`.
 _COORDINATION_VALUES = (
     "coordinating_agencies",
     "coordinating_agencies__code",
@@ -512,11 +512,7 @@ _COORDINATION_VALUES = (
 
 
 def _leaf_rows(as_of: datetime.date) -> QuerySet:
-    return (
-        _tasks_with_leaf_category(as_of)
-        .values(*TASK_API_VALUES, *_COORDINATION_VALUES)
-        .order_by("coordinating_agencies__code")
-    )
+    return _tasks_with_leaf_category(as_of).values(*TASK_API_VALUES, *_COORDINATION_VALUES)
 
 
 def _fold_coordination(rows: list[dict]) -> dict:

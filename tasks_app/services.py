@@ -105,6 +105,14 @@ def _check_version(task: Task, expected_version: int | None) -> None:
 # --- Tasks ----------------------------------------------------------------------------------
 
 
+def _dates_out_of_order(assigned_on: datetime.date | None, due: datetime.date | None) -> str:
+    """Why a task assigned on `assigned_on` cannot be due on `due` (it is due on or after
+    the day it is assigned; a regular task has no due date); "" when the dates are fine."""
+    if assigned_on is not None and due is not None and due < assigned_on:
+        return _("The due date cannot be before the assignment date.")
+    return ""
+
+
 def task_create(
     *,
     plan: Plan,
@@ -128,8 +136,8 @@ def task_create(
     errors = {}
     if priority_area.plan_id != plan.pk:
         errors["priority_area"] = _("The priority area belongs to another plan.")
-    if due is not None and due < assigned_on:
-        errors["due"] = _("The due date cannot be before the assignment date.")
+    if dates_error := _dates_out_of_order(assigned_on, due):
+        errors["due"] = dates_error
     if parent is not None and parent.plan_id != plan.pk:
         errors["parent"] = _("The parent task belongs to another plan.")
     elif parent is not None and parent.parent_id is not None:
@@ -758,11 +766,8 @@ def task_update_fields(
             raise ValidationError(
                 {"priority_area": _("The priority area belongs to another plan.")}
             )
-        assigned_on = fields.get("assigned_on")
-        if assigned_on and locked.original_due and locked.original_due < assigned_on:
-            raise ValidationError(
-                {"assigned_on": _("The due date cannot be before the assignment date.")}
-            )
+        if dates_error := _dates_out_of_order(fields.get("assigned_on"), locked.original_due):
+            raise ValidationError({"assigned_on": dates_error})
         lead = fields.get("lead_agency")
         if lead is not None and lead.pk != locked.lead_agency_id:
             locked.needs_reassignment = False
