@@ -30,10 +30,6 @@ def _search(queryset, name, value):
     return search(queryset, value) if value else queryset
 
 
-def _unchanged(queryset, name, value):
-    return queryset
-
-
 class TaskFilter(filters.FilterSet):
     """The query parameters of the task list, parsed and documented here; what each one
     does is `selectors.task_filter`, the same function as the staff list's filters, with
