@@ -23,7 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import services
-from tasks_app.choices import ExtensionStatus, ReportCategory
+from tasks_app.choices import ChangeSource, ExtensionStatus, ReportCategory
 from tasks_app.collation import vi_order
 from tasks_app.forms import add_service_errors
 from tasks_app.models import (
@@ -38,8 +38,10 @@ from tasks_app.models import (
     Plan,
     PlanDocument,
     PriorityArea,
+    SheetUpload,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 
 admin.site.site_header = _("Plan tracker administration")
@@ -292,6 +294,9 @@ class TaskAdminForm(forms.ModelForm):
     No Meta: TaskAdmin builds the form for its model with the fields of its fieldsets.
     """
 
+    # Who is saving: set by TaskAdmin.get_form, recorded in the change history.
+    changed_by = None
+
     def _post_clean(self):
         # In place of ModelForm's model validation: the service validates the task (its
         # own checks, then the model's full_clean) before it writes anything.
@@ -314,6 +319,8 @@ class TaskAdminForm(forms.ModelForm):
             task=self.instance,
             expected_version=None,
             coordinating_agencies=coordinating,
+            author=self.changed_by,
+            source=ChangeSource.ADMIN,
             **changed,
         )
 
@@ -334,6 +341,22 @@ class StatusUpdateInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("agency", "author")
+
+
+class TaskChangeInline(ReadOnlyInline):
+    """The change history of the task's fields, beside its status updates."""
+
+    model = TaskChange
+    fields = ("changed_at", "author", "field_label", "old_text", "new_text", "reason", "source")
+    readonly_fields = fields
+    ordering = ("-changed_at", "-pk")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description=_label(TaskChange, "field"))
+    def field_label(self, obj: TaskChange) -> str:
+        return obj.field_label
 
 
 class DeadlineExtensionInline(ReadOnlyInline):
@@ -393,7 +416,7 @@ class TaskAdmin(WideTitleMixin, admin.ModelAdmin):
     )
     search_fields = ("code", "title", "lead_agency__name", "lead_agency__short_name")
     autocomplete_fields = ("priority_area", "lead_agency", "coordinating_agencies", "parent")
-    inlines = (ChildTaskInline, StatusUpdateInline, DeadlineExtensionInline)
+    inlines = (ChildTaskInline, StatusUpdateInline, TaskChangeInline, DeadlineExtensionInline)
     list_per_page = 50
 
     _identity = (None, {"fields": ("plan", "priority_area", "code", "title", "expected_output")})
@@ -456,6 +479,12 @@ class TaskAdmin(WideTitleMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.change_fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # modelform_factory makes a class per call: the user is this request's.
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.changed_by = request.user
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.change_readonly_fields
@@ -534,6 +563,45 @@ class StatusUpdateAdmin(ReadOnlyAdmin):
     @admin.display(description=_label(StatusUpdate, "task"), ordering="task__code")
     def task_code(self, obj: StatusUpdate) -> str:
         return obj.task.code
+
+
+@admin.register(TaskChange)
+class TaskChangeAdmin(ReadOnlyAdmin):
+    """Changes are recorded by the services (pages, API, import), never made here."""
+
+    list_display = (
+        "task_code",
+        "changed_at",
+        "field_label",
+        "old_text",
+        "new_text",
+        "author",
+        "source",
+    )
+    list_filter = ("field", "source", "task__plan")
+    list_select_related = ("task", "author")
+    search_fields = ("task__code", "task__title", "reason", "author__username")
+    date_hierarchy = "changed_at"
+    ordering = ("-changed_at", "-pk")
+
+    @admin.display(description=_label(TaskChange, "task"), ordering="task__code")
+    def task_code(self, obj: TaskChange) -> str:
+        return obj.task.code
+
+    @admin.display(description=_label(TaskChange, "field"), ordering="field")
+    def field_label(self, obj: TaskChange) -> str:
+        return obj.field_label
+
+
+@admin.register(SheetUpload)
+class SheetUploadAdmin(ReadOnlyAdmin):
+    """Spreadsheets uploaded for a preview; applied ones show when."""
+
+    list_display = ("original_name", "kind", "plan", "agency", "uploaded_by", "uploaded_at")
+    list_filter = ("kind", "plan")
+    list_select_related = ("plan", "agency", "uploaded_by")
+    exclude = ("content",)
+    date_hierarchy = "uploaded_at"
 
 
 @admin.register(Evidence)

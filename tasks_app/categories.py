@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -361,7 +361,8 @@ def facts_at(as_of: datetime.date) -> dict[str, Any]:
       recorded by then (NULL when there was none);
     - `due_at`: the due date in force, i.e. the latest extension approved by then, else
       the original due date;
-    - `due_at_completion`: the due date in force on the completion day.
+    - `due_at_completion`: the due date in force on the completion day;
+    - `lead_agency_at`: the id of the lead agency in force (the change history, TaskChange).
 
     Short cuts, valid because the services write the task row after every update and
     every approval, with a recorded or decided time no later than the write:
@@ -381,6 +382,7 @@ def facts_at(as_of: datetime.date) -> dict[str, Any]:
             "completed_on_at": F("completed_on"),
             "due_at": F("due"),
             "due_at_completion": _row_due_at_completion(OuterRef("completed_on")),
+            "lead_agency_at": F("lead_agency_id"),
         }
     cutoff = end_of_day(as_of)
     written_by_then = Q(updated_at__lt=cutoff)
@@ -407,7 +409,29 @@ def facts_at(as_of: datetime.date) -> dict[str, Any]:
         "due_at_completion": _due_in_force_on(
             OuterRef("pk"), OuterRef("completed_on_at"), F("original_due")
         ),
+        "lead_agency_at": Case(
+            When(written_by_then, then=F("lead_agency_id")),
+            default=_lead_agency_in_force(OuterRef("pk"), cutoff),
+            output_field=models.IntegerField(),
+        ),
     }
+
+
+def _lead_agency_in_force(task, cutoff: datetime.datetime) -> Coalesce:
+    """The lead agency's id at `cutoff`: the one a later change replaced (the old value of
+    the first change of the lead agency recorded since), else today's."""
+    from tasks_app.models import TaskChange
+
+    replaced = (
+        TaskChange.objects.filter(task=task, field="lead_agency", changed_at__gte=cutoff)
+        .order_by("changed_at", "pk")
+        .values("old_value")[:1]
+    )
+    return Coalesce(
+        Cast(Subquery(replaced), models.IntegerField()),
+        F("lead_agency_id"),
+        output_field=models.IntegerField(),
+    )
 
 
 # --- Parent tasks --------------------------------------------------------------------------

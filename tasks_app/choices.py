@@ -63,6 +63,21 @@ class UpdateKind(models.TextChoices):
     CONFIRMATION = "confirmation", _("Decision by the monitoring agency")
 
 
+class ExtensionKind(models.TextChoices):
+    REQUEST = "request", _("Requested by the agency")
+    ADJUSTMENT = "adjustment", _("Adjusted by the monitoring agency")
+
+
+class ChangeSource(models.TextChoices):
+    """Where a change of a task's fields was made."""
+
+    PAGE = "page", _("Staff pages")
+    API = "api", _("API")
+    IMPORT = "import", _("Excel import")
+    ADMIN = "admin", _("Administration")
+    PLAN_FILE = "plan_file", _("Plan file")
+
+
 class AgeingBand(models.TextChoices):
     """Ageing bands of overdue tasks (DESIGN.md, "Measures"): days overdue at D is D − the
     due date in force at D, so a task due on D − n is n days overdue. The one definition

@@ -9,7 +9,7 @@ linked to their successors by AgencySuccession rows.
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Substr
@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from tasks_app import formatting
 from tasks_app.choices import (
     AgencyKind,
+    ChangeSource,
+    ExtensionKind,
     ExtensionStatus,
     ReportCategory,
     Role,
@@ -281,6 +283,7 @@ class PlanDocument(models.Model):
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     issuer = models.CharField(_("issuer"), max_length=255, blank=True)
     title = models.CharField(_("title"), max_length=500)
+    file = models.FileField(_("file"), upload_to="plan-documents/%Y/", max_length=255, blank=True)
 
     class Meta:
         ordering = ["plan", "issued_on", "number"]
@@ -604,8 +607,10 @@ class Evidence(models.Model):
 
 
 class DeadlineExtension(models.Model):
-    """A request to move a task's due date. Approval moves `Task.due` and keeps
-    `Task.original_due`; reports at a date D only honour extensions decided by then."""
+    """A move of a task's due date: an agency's request (approved, rejected or pending) or
+    the monitoring agency's recorded adjustment (kind `adjustment`, approved when made).
+    Approval moves `Task.due` and keeps `Task.original_due`; reports at a date D only
+    honour the moves decided by then (categories.facts_at)."""
 
     task = models.ForeignKey(
         Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="extensions"
@@ -625,6 +630,9 @@ class DeadlineExtension(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=ExtensionKind.choices, default=ExtensionKind.REQUEST
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     previous_due = models.DateField(_("due date when requested"))
@@ -665,9 +673,12 @@ class DeadlineExtension(models.Model):
                 condition=Q(status="pending"),
                 name="extension_one_pending_per_task",
             ),
+            # An agency asks for more time; the monitoring agency may also bring a due
+            # date forward (ExtensionKind.ADJUSTMENT), never to the same day.
             models.CheckConstraint(
-                condition=Q(proposed_due__gt=F("previous_due")),
-                name="extension_moves_due_later",
+                condition=Q(proposed_due__gt=F("previous_due"))
+                | Q(kind="adjustment", proposed_due__lt=F("previous_due")),
+                name="extension_moves_due",
             ),
             models.CheckConstraint(
                 condition=Q(status="pending") | Q(decided_at__isnull=False),
@@ -677,3 +688,113 @@ class DeadlineExtension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task.code}: {self.previous_due:%d/%m/%Y} → {self.proposed_due:%d/%m/%Y}"
+
+
+class TaskChange(models.Model):
+    """One change of one field of a task: who, when, old → new, and why. Append-only, like
+    the status updates beside which it is shown.
+
+    `old_value`/`new_value` hold the value in machine form (a primary key, an ISO date, a
+    decimal, sorted keys joined by commas for the coordinating agencies; "" for none);
+    `old_text`/`new_text` what a reader saw at the time. Reports at a past date read the
+    lead agency in force then from here (categories.facts_at).
+    """
+
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="changes"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    field = models.CharField(_("field"), max_length=40)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    old_text = models.TextField(_("before"), blank=True)
+    new_text = models.TextField(_("after"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    source = models.CharField(
+        _("made in"), max_length=12, choices=ChangeSource.choices, default=ChangeSource.PAGE
+    )
+
+    class Meta:
+        ordering = ["task", "changed_at", "pk"]
+        verbose_name = _("task change")
+        verbose_name_plural = _("task changes")
+        indexes = [
+            # Serves "the first change of this field after D" (the value in force at D).
+            models.Index(fields=["task", "field", "changed_at"], name="task_change_field_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} · {self.field}: {self.old_text} → {self.new_text}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(_("Task changes cannot be changed once recorded."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Task changes cannot be deleted."))
+
+    @property
+    def field_label(self) -> str:
+        """The field's name as the task form shows it."""
+        try:
+            return str(Task._meta.get_field(self.field).verbose_name)
+        except FieldDoesNotExist:  # a field since removed keeps its stored name
+            return self.field
+
+
+class SheetUpload(models.Model):
+    """A spreadsheet uploaded for preview, kept until it is applied: a plan (kind `plan`)
+    or an agency's progress sheet (kind `progress`). Apply reads the stored bytes again, so
+    what is applied is exactly the file that was previewed, and `applied_at` makes a second
+    apply a no-op."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Plan")
+        PROGRESS = "progress", _("Progress sheet")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    plan = models.ForeignKey(
+        Plan,
+        verbose_name=_("plan"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("content"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("uploaded spreadsheet")
+        verbose_name_plural = _("uploaded spreadsheets")
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -24,7 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from tasks_app.choices import ExtensionStatus, TaskState, UpdateKind
+from tasks_app import formatting
+from tasks_app.choices import ChangeSource, ExtensionKind, ExtensionStatus, TaskState, UpdateKind
+from tasks_app.collation import vi_sorted
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -34,6 +36,7 @@ from tasks_app.models import (
     PriorityArea,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 from tasks_app.signals import past_status_recorded
 
@@ -693,6 +696,18 @@ def extension_approve(
         extension.status = ExtensionStatus.APPROVED
         extension.decision_note = note
         extension.save()
+        context = ChangeContext(
+            author=decided_by,
+            reason=_("Extension approved: %(reason)s") % {"reason": extension.reason},
+        )
+        _record_change(
+            task,
+            "due",
+            _as_change(task.due),
+            _as_change(extension.proposed_due),
+            context,
+            at=extension.decided_at,
+        )
         task.due = extension.proposed_due
         task.version += 1
         task.save(update_fields=["due", "version", "updated_at"])
@@ -720,8 +735,9 @@ def extension_reject(
 # --- Task fields (the monitoring agency's corrections) ----------------------------------------
 
 # What a task update may change. The due dates are not here: the due date moves only through
-# an approved extension, so that the original due date and the reports at past dates stay
-# true. The assignment date may move, never past the original due date.
+# an approved extension or a recorded adjustment (task_adjust_due), so that the original due
+# date and the reports at past dates stay true. The assignment date may move, never past
+# the original due date.
 TASK_EDITABLE_FIELDS = frozenset(
     {
         "code",
@@ -738,12 +754,78 @@ TASK_EDITABLE_FIELDS = frozenset(
     }
 )
 
+COORDINATING_AGENCIES = "coordinating_agencies"
+
+
+def _as_change(value) -> tuple[str, str]:
+    """A field's value as stored in the change history: (machine form, what a reader sees).
+    Model instances by primary key and name, dates ISO and dd/mm/yyyy, decimals plain and
+    with a decimal comma, booleans 1/0; None is "" in both forms."""
+    if value is None:
+        return "", ""
+    if isinstance(value, bool):
+        return ("1", _("Yes")) if value else ("0", _("No"))
+    if hasattr(value, "_meta"):
+        return str(value.pk), str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat(), value.strftime("%d/%m/%Y")
+    if isinstance(value, Decimal):
+        plain = f"{value.normalize():f}"
+        return plain, formatting.format_number(value)
+    return str(value), str(value)
+
+
+def _agencies_as_change(agencies: Iterable[Agency]) -> tuple[str, str]:
+    agencies = list(agencies)
+    keys = ",".join(str(pk) for pk in sorted(a.pk for a in agencies))
+    return keys, ", ".join(str(a) for a in vi_sorted(agencies, key=str))
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """Who makes a change, why, and where: stored with every TaskChange it produces."""
+
+    author: object = None
+    reason: str = ""
+    source: str = ChangeSource.PAGE
+
+
+def _record_change(
+    task: Task,
+    field: str,
+    old: tuple[str, str],
+    new: tuple[str, str],
+    context: ChangeContext,
+    *,
+    at: datetime.datetime,
+) -> TaskChange | None:
+    """Store one change of `field` made at `at` (the time the task row was written, so
+    that a row written before a day's end has all its changes of the day before it);
+    None when the value did not change."""
+    if old[0] == new[0]:
+        return None
+    return TaskChange.objects.create(
+        task=task,
+        changed_at=at,
+        author=context.author,
+        field=field,
+        old_value=old[0],
+        old_text=old[1],
+        new_value=new[0],
+        new_text=new[1],
+        reason=context.reason,
+        source=context.source,
+    )
+
 
 def task_update_fields(
     *,
     task: Task,
     expected_version: int | None,
     coordinating_agencies: Iterable[Agency] | None = None,
+    author=None,
+    reason: str = "",
+    source: str = ChangeSource.PAGE,
     **fields,
 ) -> Task:
     """Change a task's descriptive fields, its lead agency or its coordinating agencies.
@@ -751,13 +833,16 @@ def task_update_fields(
     1. Lock the task row and refuse a stale `expected_version` (StaleVersionError).
     2. Validate: only TASK_EDITABLE_FIELDS; the priority area stays in the task's plan; the
        assignment date stays on or before the original due date.
-    3. Save and bump the version. A new lead agency clears `needs_reassignment`.
+    3. Save, bump the version and record each changed field in the change history
+       (TaskChange: `author`, `reason`, `source`). A new lead agency clears
+       `needs_reassignment`. Nothing changed: nothing is written, the version stays.
 
     Nothing is written when a check fails.
     """
     unknown = set(fields) - TASK_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    context = ChangeContext(author=author, reason=reason.strip(), source=source)
     with transaction.atomic():
         locked = _locked(task)
         _check_version(locked, expected_version)
@@ -770,12 +855,90 @@ def task_update_fields(
             raise ValidationError({"assigned_on": dates_error})
         lead = fields.get("lead_agency")
         if lead is not None and lead.pk != locked.lead_agency_id:
-            locked.needs_reassignment = False
+            fields.setdefault("needs_reassignment", False)
+        before = {name: _as_change(getattr(locked, name)) for name in fields}
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.full_clean()
+        changed = [
+            name for name in fields if _as_change(getattr(locked, name))[0] != before[name][0]
+        ]
+        coordinators_change = None
+        if coordinating_agencies is not None:
+            coordinating_agencies = list(coordinating_agencies)
+            old = _agencies_as_change(locked.coordinating_agencies.all())
+            new = _agencies_as_change(coordinating_agencies)
+            if old[0] != new[0]:
+                coordinators_change = (old, new)
+        if not changed and coordinators_change is None:
+            return locked
         locked.version += 1
         locked.save()
-        if coordinating_agencies is not None:
-            locked.coordinating_agencies.set(list(coordinating_agencies))
+        at = locked.updated_at
+        for name in changed:
+            after = _as_change(getattr(locked, name))
+            _record_change(locked, name, before[name], after, context, at=at)
+        if coordinators_change is not None:
+            locked.coordinating_agencies.set(coordinating_agencies)
+            _record_change(locked, COORDINATING_AGENCIES, *coordinators_change, context, at=at)
     return locked
+
+
+def task_adjust_due(
+    *,
+    task: Task,
+    due: datetime.date,
+    author,
+    reason: str,
+    expected_version: int | None = None,
+    source: str = ChangeSource.PAGE,
+    adjusted_at: datetime.datetime | None = None,
+) -> DeadlineExtension:
+    """The monitoring agency moves a task's due date, earlier or later, with a reason.
+
+    Recorded twice, for two readers: as an approved DeadlineExtension of kind
+    `adjustment` (so reports at past dates keep the due date in force then, as for an
+    agency's extension) and in the change history (TaskChange of `due`). The original due
+    date stays. Refused for a regular task, for the same date, before the assignment date,
+    while an agency's extension request waits, and for a completed or stopped task.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the adjustment.")})
+    when = adjusted_at or timezone.now()
+    with transaction.atomic():
+        locked = _locked(task)
+        _check_version(locked, expected_version)
+        errors = {}
+        if locked.due is None:
+            errors["due"] = _("A regular task has no due date to adjust.")
+        elif due == locked.due:
+            errors["due"] = _("The task is already due on %(due)s.") % {
+                "due": due.strftime("%d/%m/%Y")
+            }
+        elif dates_error := _dates_out_of_order(locked.assigned_on, due):
+            errors["due"] = dates_error
+        if locked.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+            errors["task"] = _("A completed or stopped task cannot be extended.")
+        elif locked.extensions.filter(status=ExtensionStatus.PENDING).exists():
+            errors["task"] = _("An extension request for this task is waiting: decide it first.")
+        if errors:
+            raise ValidationError(errors)
+        assert locked.due is not None
+        adjustment = DeadlineExtension.objects.create(
+            task=locked,
+            kind=ExtensionKind.ADJUSTMENT,
+            requested_by=author,
+            requested_at=when,
+            previous_due=locked.due,
+            proposed_due=due,
+            reason=reason.strip(),
+            status=ExtensionStatus.APPROVED,
+            decided_by=author,
+            decided_at=when,
+        )
+        context = ChangeContext(author=author, reason=reason.strip(), source=source)
+        _record_change(locked, "due", _as_change(locked.due), _as_change(due), context, at=when)
+        locked.due = due
+        locked.version += 1
+        locked.save(update_fields=["due", "version", "updated_at"])
+    return adjustment

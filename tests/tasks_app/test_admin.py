@@ -30,8 +30,10 @@ from tasks_app.models import (
     Evidence,
     Membership,
     PlanDocument,
+    SheetUpload,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 from tests.factories import (
     AgencyFactory,
@@ -47,7 +49,7 @@ TASKS_APP_MODELS = sorted(
     key=lambda model: model._meta.model_name,
 )
 # History is appended by the services only; the admin never adds it.
-NO_ADD_IN_ADMIN = {StatusUpdate, Evidence, DeadlineExtension}
+NO_ADD_IN_ADMIN = {StatusUpdate, Evidence, DeadlineExtension, TaskChange, SheetUpload}
 
 
 def url(model, view, *args):
@@ -121,6 +123,18 @@ def one_of_each(task, agencies, manager, plan, area, admin_user):
         requested_at=asked_in_time(task),
     )
     child = services.task_split(task=task, agencies=[agencies["haitrung"]])[0]
+    services.task_update_fields(
+        task=child, expected_version=None, author=manager, reason="Sửa tên", title="Khảo sát"
+    )
+    change = TaskChange.objects.get(task=child)
+    upload = SheetUpload.objects.create(
+        kind=SheetUpload.Kind.PLAN,
+        plan=plan,
+        uploaded_by=manager,
+        original_name="ke-hoach.xlsx",
+        content=b"PK",
+        sha256="0" * 64,
+    )
     return {
         type(obj): obj
         for obj in (
@@ -136,6 +150,8 @@ def one_of_each(task, agencies, manager, plan, area, admin_user):
             update,
             update.evidence.get(),
             extension,
+            change,
+            upload,
         )
     }
 
@@ -166,8 +182,23 @@ def test_task_change_page_lists_history_children_and_extensions(admin_client, on
         inline.formset.prefix: len(inline.formset.forms)
         for inline in response.context["inline_admin_formsets"]
     }
-    assert inlines == {"children": 1, "updates": 1, "extensions": 1}
+    assert inlines == {"children": 1, "updates": 1, "changes": 0, "extensions": 1}
     assert parent.children.get().code in response.text
+
+
+def test_task_change_page_lists_the_change_history(admin_client, one_of_each):
+    change = one_of_each[TaskChange]
+
+    response = admin_client.get(url(Task, "change", change.task_id))
+
+    changes = next(
+        inline
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.prefix == "changes"
+    )
+    assert len(changes.formset.forms) == 1
+    assert "Sửa tên" in response.text
+    assert "Khảo sát" in response.text
 
 
 @pytest.mark.parametrize(
