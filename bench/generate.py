@@ -1341,6 +1341,7 @@ def _write_tasks(
                 assigned_on=spec["assigned"],
                 original_due=spec["original_due"],
                 due=history.due,
+                due_moved=any(e["status"] == "approved" for e in history.extensions),
                 state=history.state,
                 progress=history.progress,
                 completed_on=history.completed_on,

@@ -64,8 +64,14 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
 
-from tasks_app.categories import day_is_over, end_of_day
-from tasks_app.choices import AgeingBand, ExtensionStatus, ReportCategory, TaskState
+from tasks_app.categories import day_is_over, end_of_day, facts_at
+from tasks_app.choices import (
+    AgeingBand,
+    ExtensionKind,
+    ExtensionStatus,
+    ReportCategory,
+    TaskState,
+)
 from tasks_app.collation import vi_sort_key
 from tasks_app.models import (
     AdministrativeLevel,
@@ -287,15 +293,27 @@ class Dashboard:
 
 def scoped_leaf_tasks(*, user, filters: DashboardFilters) -> TaskQuerySet:
     """The leaf tasks behind every dashboard number: visible to `user`, of the plan, and
-    within the level, priority area and agency subtree filters (on the lead agency)."""
+    within the level, priority area and agency subtree filters (on the lead agency in force
+    at D: a task whose lead agency changed since counts where it was then)."""
     tasks = tasks_visible_to(user).filter(plan=filters.plan).leaves()
     if filters.priority_area is not None:
         tasks = tasks.filter(priority_area=filters.priority_area)
+    if filters.level is None and filters.agency is None:
+        return tasks
+    if not day_is_over(filters.as_of):
+        # Today's lead agency is the row's: a join, as before the change history.
+        if filters.level is not None:
+            tasks = tasks.filter(lead_agency__level=filters.level)
+        if filters.agency is not None:
+            tasks = tasks.filter(lead_agency__path__startswith=filters.agency.path)
+        return tasks
+    leads = Agency.objects.all()
     if filters.level is not None:
-        tasks = tasks.filter(lead_agency__level=filters.level)
+        leads = leads.filter(level=filters.level)
     if filters.agency is not None:
-        tasks = tasks.filter(lead_agency__path__startswith=filters.agency.path)
-    return tasks
+        leads = leads.filter(path__startswith=filters.agency.path)
+    lead_then = facts_at(filters.as_of)["lead_agency_at"]
+    return tasks.alias(lead_then=lead_then).filter(lead_then__in=leads.values("pk"))
 
 
 def _days_before(day: datetime.date, days: int) -> datetime.date:
@@ -373,7 +391,7 @@ def _grouped_counts(tasks: TaskQuerySet, as_of: datetime.date) -> list[tuple]:
     return list(
         _categorised(tasks, as_of)
         .annotate(kpi_at=_kpi_actual_at(as_of))
-        .values_list("priority_area_id", "lead_agency_id", "own_category")
+        .values_list("priority_area_id", "lead_agency_at", "own_category")
         .annotate(
             n=Count("pk"),
             due=Count("pk", filter=Q(due_at__lte=as_of)),
@@ -404,13 +422,15 @@ def _overdue_candidates(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQueryS
     """The tasks that can be overdue at D, found with stored columns before the category
     (which still decides) is computed.
 
-    An approved extension only ever moves a due date later, so a task overdue at D had its
-    original due date before D. For a day not yet over, what is known at its end is the
+    A task whose due date never moved (`due_moved` false) is overdue at D only when its
+    original due date is before D; one whose due date moved (an extension, or a monitor's
+    adjustment, which may bring it forward) is a candidate whatever its original date.
+    For a day not yet over, what is known at its end is the
     current state: the task row mirrors its latest update and `due` its latest approved
     extension (nothing is recorded in the future), so only open tasks past their current
     due date qualify.
     """
-    candidates = tasks.filter(original_due__lt=as_of)
+    candidates = tasks.filter(Q(original_due__lt=as_of) | Q(due_moved=True))
     if not day_is_over(as_of):
         candidates = candidates.filter(due__lt=as_of).exclude(
             state__in=[TaskState.COMPLETED, TaskState.WITHDRAWN]
@@ -539,7 +559,7 @@ def dashboard_overdue(
     if limit is not None:
         tasks = tasks[:limit]
     found = list(tasks)
-    agencies = Agency.objects.in_bulk({task.lead_agency_id for task in found})
+    agencies = Agency.objects.in_bulk({task.lead_agency_at for task in found})
     areas = PriorityArea.objects.only("name").in_bulk({task.priority_area_id for task in found})
     rows = []
     for task in found:
@@ -550,8 +570,8 @@ def dashboard_overdue(
                 id=task.pk,
                 code=task.code,
                 title=task.title,
-                lead_agency_id=task.lead_agency_id,
-                lead_agency=str(agencies[task.lead_agency_id]),
+                lead_agency_id=task.lead_agency_at,
+                lead_agency=str(agencies[task.lead_agency_at]),
                 priority_area_id=task.priority_area_id,
                 priority_area=areas[task.priority_area_id].name,
                 due=task.due_at,
@@ -574,6 +594,7 @@ def dashboard_extensions(
     return DeadlineExtension.objects.filter(
         task__in=tasks.filter(assigned_on__lte=filters.as_of),
         status=ExtensionStatus.APPROVED,
+        kind=ExtensionKind.REQUEST,  # the monitor's adjustments are not extensions granted
         decided_at__lt=end_of_day(filters.as_of),
     ).aggregate(granted=Count("pk"), tasks=Count("task", distinct=True))
 

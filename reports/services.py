@@ -197,6 +197,10 @@ def _filters(report: MonthlyReport) -> DashboardFilters:
 
 
 def _task_rows(tasks, as_of: datetime.date) -> list[ListedTask]:
+    """The listed tasks, each with the lead agency in force at D (`lead_agency_at`: a task
+    handed to another agency since is listed under the one that led it then)."""
+    tasks = list(tasks)
+    leads = Agency.objects.in_bulk({task.lead_agency_at for task in tasks})
     rows = []
     for task in tasks:
         category = task.own_category or ""
@@ -204,7 +208,7 @@ def _task_rows(tasks, as_of: datetime.date) -> list[ListedTask]:
             ListedTask(
                 code=task.code,
                 title=task.title,
-                lead_agency=str(task.lead_agency),
+                lead_agency=str(leads[task.lead_agency_at]),
                 priority_area=task.priority_area.name,
                 due=task.due_at,
                 original_due=task.original_due,
@@ -225,7 +229,7 @@ def report_appendix(*, filters: DashboardFilters) -> list[dict]:
         scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters)
         .filter(assigned_on__lte=as_of)
         .with_own_category(as_of)
-        .select_related("lead_agency", "priority_area")
+        .select_related("priority_area")
         .order_by("priority_area__order", "priority_area__code", "code")
     )
     groups: list[dict] = []
@@ -284,7 +288,7 @@ def report_coming_deadlines(
         .filter(due_at__gte=start, due_at__lte=end)
         .exclude(own_category__in=_CLOSED)
     )
-    listed = tasks.select_related("lead_agency", "priority_area").order_by("due_at", "code")
+    listed = tasks.select_related("priority_area").order_by("due_at", "code")
     rows = _task_rows(listed[:limit] if limit is not None else listed, as_of)
     total = len(rows) if limit is None or len(rows) < limit else tasks.count()
     return rows, total

@@ -219,14 +219,14 @@ def trend_snapshot_store(plan: Plan, day: datetime.date) -> TrendSnapshot | None
             fingerprint = fingerprints(plan, [day])[day]
             rows = (
                 _categorised(plan_leaf_tasks(plan), day)
-                .values("priority_area_id", "lead_agency_id", "own_category")
+                .values("priority_area_id", "lead_agency_at", "own_category")
                 .annotate(n=Count("pk"))
                 .order_by()
             )
             counts = [
                 TrendCount(
                     priority_area_id=row["priority_area_id"],
-                    lead_agency_id=row["lead_agency_id"],
+                    lead_agency_id=row["lead_agency_at"],
                     category=row["own_category"],
                     n=row["n"],
                 )

@@ -275,11 +275,11 @@ def _due_in_force_on(task, day, original_due) -> Coalesce:
 
 
 def _row_due_at_completion(completed_on) -> Case:
-    """The due date in force on the completion day for the task row. Without an extension
-    ever approved (`due` = `original_due`: an approval only moves the date later) it is
-    the original due date, so the subquery runs only for a task whose due date moved."""
+    """The due date in force on the completion day for the task row. While no extension or
+    adjustment ever moved it (`due_moved` false) it is the original due date, so the
+    subquery runs only for a task whose due date moved."""
     return Case(
-        When(due=F("original_due"), then=F("original_due")),
+        When(due_moved=False, then=F("original_due")),
         default=_due_in_force_on(OuterRef("pk"), completed_on, F("original_due")),
         output_field=_DATE,
     )
@@ -369,7 +369,7 @@ def facts_at(as_of: datetime.date) -> dict[str, Any]:
     - for a day not over yet, the row's columns are the answer (see `day_is_over`);
     - for a past day, a row last written before the end of the day (`updated_at`) already
       mirrors everything known then, so the history subqueries run only for rows changed
-      since; and `due` = `original_due` means no extension was ever approved.
+      since; and while `due_moved` is false no extension or adjustment was ever approved.
     A task without any update has `state_at` NULL, except where a short cut reads the
     row's own `not_started`: callers treat both as not started.
     """
@@ -402,7 +402,7 @@ def facts_at(as_of: datetime.date) -> dict[str, Any]:
         "progress_at": known("progress", models.IntegerField()),
         "completed_on_at": known("completed_on", _DATE),
         "due_at": Case(
-            When(Q(due=F("original_due")) | written_by_then, then=F("due")),
+            When(Q(due_moved=False) | written_by_then, then=F("due")),
             default=_due_in_force(OuterRef("pk"), cutoff, F("original_due")),
             output_field=_DATE,
         ),

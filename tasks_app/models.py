@@ -403,6 +403,15 @@ class Task(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
+    due_moved = models.BooleanField(
+        _("due date moved"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "An approved extension or an adjustment moved the due date at least once; "
+            "until then the due date in force at any past date is the original one."
+        ),
+    )
     needs_reassignment = models.BooleanField(
         _("needs reassignment"),
         default=False,

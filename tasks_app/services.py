@@ -709,8 +709,9 @@ def extension_approve(
             at=extension.decided_at,
         )
         task.due = extension.proposed_due
+        task.due_moved = True
         task.version += 1
-        task.save(update_fields=["due", "version", "updated_at"])
+        task.save(update_fields=["due", "due_moved", "version", "updated_at"])
     return extension
 
 
@@ -939,6 +940,7 @@ def task_adjust_due(
         context = ChangeContext(author=author, reason=reason.strip(), source=source)
         _record_change(locked, "due", _as_change(locked.due), _as_change(due), context, at=when)
         locked.due = due
+        locked.due_moved = True
         locked.version += 1
-        locked.save(update_fields=["due", "version", "updated_at"])
+        locked.save(update_fields=["due", "due_moved", "version", "updated_at"])
     return adjustment
