@@ -35,18 +35,25 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from tasks_app.choices import AgencyKind, SuccessionKind
+from tasks_app.choices import AgencyKind, ChangeSource, ExtensionKind, SuccessionKind
 from tasks_app.models import (
     AdministrativeLevel,
     Agency,
     AgencySuccession,
+    DeadlineExtension,
     DtiIndex,
     Plan,
     PlanDocument,
     PriorityArea,
     Task,
+    TaskChange,
 )
-from tasks_app.services import task_create
+from tasks_app.services import (
+    COORDINATING_AGENCIES,
+    ChangeContext,
+    task_changes_record,
+    task_create,
+)
 
 SCHEMA_VERSION = 1
 
@@ -1189,6 +1196,7 @@ def _load(spec: PlanFile, log: Callable[[str], None] | None) -> PlanLoadResult:
                 plan=plan, code__in=[t.code for t in spec.tasks]
             ).prefetch_related("coordinating_agencies")
         }
+        corrected = _corrected_in_product(plan)
         for task_spec in spec.tasks:
             fields = {
                 "priority_area": areas[task_spec.area],
@@ -1217,7 +1225,7 @@ def _load(spec: PlanFile, log: Callable[[str], None] | None) -> PlanLoadResult:
                     ) from exc
                 count.add(CREATED)
             else:
-                count.add(_task_sync(task=task, **fields))
+                count.add(_task_sync(task=task, keep=corrected.get(task.pk, set()), **fields))
         done("tasks", count)
 
         not_in_file = list(
@@ -1260,13 +1268,16 @@ def _task_sync(
     kpi_unit: str,
     weight: Decimal | None,
     dti_index: DtiIndex | None,
+    keep: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> str:
     """Bring an existing task's plan-defined fields in line with the file.
 
     State, progress, completion and history are left alone. An approved extension stays
     in force: when the task was extended, the file's due date replaces the original due
-    date, and the due date in force moves only if the file's date is later still. Returns
-    UNCHANGED (nothing written, version kept) or UPDATED (version + 1).
+    date, and the due date in force moves only if the file's date is later still. The
+    fields in `keep` (corrected in the product since: `_corrected_in_product`) are left as
+    they are. Every change is recorded in the change history (source: the plan file).
+    Returns UNCHANGED (nothing written, version kept) or UPDATED (version + 1).
     """
     if due is None:
         due_in_force = None
@@ -1287,10 +1298,14 @@ def _task_sync(
         "weight": weight,
         "dti_index_id": dti_index.pk if dti_index else None,
     }
+    for name in keep:
+        for attname in _ATTNAMES.get(name, (name,)):
+            values.pop(attname, None)
     changed = [name for name, value in values.items() if getattr(task, name) != value]
     wanted_coordinators = {agency.pk for agency in coordinating_agencies}
-    coordinators_changed = wanted_coordinators != {
-        agency.pk for agency in task.coordinating_agencies.all()
+    old_coordinators = list(task.coordinating_agencies.all())
+    coordinators_changed = COORDINATING_AGENCIES not in keep and wanted_coordinators != {
+        agency.pk for agency in old_coordinators
     }
     if not changed and not coordinators_changed:
         return UNCHANGED
@@ -1305,7 +1320,63 @@ def _task_sync(
             raise PlanFileError(
                 [_("task {code}: {errors}").format(code=task.code, errors="; ".join(exc.messages))]
             ) from exc
+        before = {_FIELD_OF.get(name, name): getattr(task, name) for name in changed}
         locked.save(update_fields=[*changed, "version", "updated_at"])
+        after = {_FIELD_OF.get(name, name): getattr(locked, name) for name in changed}
         if coordinators_changed:
             locked.coordinating_agencies.set(coordinating_agencies)
+            before[COORDINATING_AGENCIES] = old_coordinators
+            after[COORDINATING_AGENCIES] = coordinating_agencies
+        # Foreign keys by instance, so that the history shows names.
+        for name in ("priority_area", "lead_agency", "dti_index"):
+            if name in before:
+                before[name] = getattr(task, name)
+                after[name] = getattr(locked, name)
+        task_changes_record(
+            task=locked,
+            before=before,
+            after=after,
+            context=ChangeContext(
+                reason=_("Loaded from the plan file"), source=ChangeSource.PLAN_FILE
+            ),
+            at=locked.updated_at,
+        )
     return UPDATED
+
+
+# The task row's columns behind a field of the change history, and back.
+_ATTNAMES = {
+    "priority_area": ("priority_area_id",),
+    "lead_agency": ("lead_agency_id",),
+    "dti_index": ("dti_index_id",),
+    "due": ("original_due", "due"),
+}
+_FIELD_OF = {
+    "priority_area_id": "priority_area",
+    "lead_agency_id": "lead_agency",
+    "dti_index_id": "dti_index",
+}
+
+
+def _corrected_in_product(plan: Plan) -> dict[int, set[str]]:
+    """The fields of the plan's tasks that were corrected in the product (pages, API,
+    Excel import, admin), by task id: the plan file no longer overwrites them, so a
+    correction survives loading the file again. The due date counts as corrected once the
+    monitoring agency adjusted it (an agency's approved extension is already kept in force
+    by `_task_sync`)."""
+    corrected: dict[int, set[str]] = {}
+    changes = (
+        TaskChange.objects.filter(task__plan=plan)
+        .exclude(source=ChangeSource.PLAN_FILE)
+        .exclude(field="due")
+        .values_list("task_id", "field")
+        .distinct()
+    )
+    for task_id, name in changes:
+        corrected.setdefault(task_id, set()).add(name)
+    adjusted = DeadlineExtension.objects.filter(
+        task__plan=plan, kind=ExtensionKind.ADJUSTMENT
+    ).values_list("task_id", flat=True)
+    for task_id in adjusted:
+        corrected.setdefault(task_id, set()).add("due")
+    return corrected

@@ -819,6 +819,26 @@ def _record_change(
     )
 
 
+def task_changes_record(
+    *,
+    task: Task,
+    before: dict,
+    after: dict,
+    context: ChangeContext,
+    at: datetime.datetime,
+) -> int:
+    """Record in the change history each field whose value differs between `before` and
+    `after` (field name → value: model instances, dates, decimals, text; the coordinating
+    agencies as a list of agencies). For writers that set the row themselves (the plan file
+    loader); returns how many changes were recorded."""
+    recorded = 0
+    for name, new in after.items():
+        as_change = _agencies_as_change if name == COORDINATING_AGENCIES else _as_change
+        if _record_change(task, name, as_change(before[name]), as_change(new), context, at=at):
+            recorded += 1
+    return recorded
+
+
 def task_update_fields(
     *,
     task: Task,

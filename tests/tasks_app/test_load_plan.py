@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import translation
 
-from tasks_app.choices import TaskState
+from tasks_app.choices import ChangeSource, TaskState
 from tasks_app.models import (
     AdministrativeLevel,
     Agency,
@@ -27,9 +27,15 @@ from tasks_app.models import (
     PriorityArea,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 from tasks_app.planfile import plan_file_read
-from tasks_app.services import extension_approve, extension_request, status_update_record
+from tasks_app.services import (
+    extension_approve,
+    extension_request,
+    status_update_record,
+    task_update_fields,
+)
 from tests.factories import asked_in_time
 
 
@@ -221,6 +227,38 @@ def test_reloading_a_changed_file_updates_plan_fields_only(plan_data, first_load
     assert moved.original_due == datetime.date(2022, 7, 15)
     assert moved.due == datetime.date(2022, 9, 30)
     assert moved.version == extended.version + 1
+    # Each change the file made is in the change history, from the plan file.
+    recorded = {
+        (c.task.code, c.field, c.old_text, c.new_text)
+        for c in TaskChange.objects.filter(source=ChangeSource.PLAN_FILE).select_related("task")
+    }
+    assert ("CDS22-02", "title", task.title, "Tiêu đề mới") in recorded
+    assert ("CDS22-13", "original_due", "30/06/2022", "15/07/2022") in recorded
+    assert any(code == "CDS22-02" and f == "coordinating_agencies" for code, f, _o, _n in recorded)
+
+
+def test_a_correction_made_in_the_product_survives_loading_the_file_again(
+    plan_data, first_load, tmp_path
+):
+    monitor = get_user_model().objects.create_user("monitor")
+    task = Task.objects.get(code="CDS22-02")
+    new_lead = Agency.objects.get(code="VP_UBND")
+    task_update_fields(
+        task=task,
+        expected_version=task.version,
+        author=monitor,
+        reason="Giao lại theo Quyết định số 15/QĐ-UBND",
+        lead_agency=new_lead,
+        title="Tên đã sửa trên hệ thống",
+    )
+    data = copy.deepcopy(plan_data)
+    data["tasks"][1]["output"] = "Sản phẩm mới theo tệp"
+
+    load(write_yaml(tmp_path, data))
+
+    task = Task.objects.get(code="CDS22-02")
+    assert (task.lead_agency, task.title) == (new_lead, "Tên đã sửa trên hệ thống")
+    assert task.expected_output == "Sản phẩm mới theo tệp"
 
 
 @pytest.mark.django_db
