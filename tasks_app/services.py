@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -706,7 +707,7 @@ def extension_approve(
             _as_change(task.due),
             _as_change(extension.proposed_due),
             context,
-            at=extension.decided_at,
+            at=extension.decided_at or timezone.now(),
         )
         task.due = extension.proposed_due
         task.due_moved = True
@@ -786,7 +787,7 @@ def _agencies_as_change(agencies: Iterable[Agency]) -> tuple[str, str]:
 class ChangeContext:
     """Who makes a change, why, and where: stored with every TaskChange it produces."""
 
-    author: object = None
+    author: Any = None
     reason: str = ""
     source: str = ChangeSource.PAGE
 
@@ -885,10 +886,11 @@ def task_update_fields(
             name for name in fields if _as_change(getattr(locked, name))[0] != before[name][0]
         ]
         coordinators_change = None
+        new_coordinators: list[Agency] = []
         if coordinating_agencies is not None:
-            coordinating_agencies = list(coordinating_agencies)
+            new_coordinators = list(coordinating_agencies)
             old = _agencies_as_change(locked.coordinating_agencies.all())
-            new = _agencies_as_change(coordinating_agencies)
+            new = _agencies_as_change(new_coordinators)
             if old[0] != new[0]:
                 coordinators_change = (old, new)
         if not changed and coordinators_change is None:
@@ -900,7 +902,7 @@ def task_update_fields(
             after = _as_change(getattr(locked, name))
             _record_change(locked, name, before[name], after, context, at=at)
         if coordinators_change is not None:
-            locked.coordinating_agencies.set(coordinating_agencies)
+            locked.coordinating_agencies.set(new_coordinators)
             _record_change(locked, COORDINATING_AGENCIES, *coordinators_change, context, at=at)
     return locked
 
