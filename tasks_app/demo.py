@@ -40,8 +40,10 @@ from tasks_app.services import (
     extension_reject,
     extension_request,
     status_update_record,
+    task_adjust_due,
     task_confirm_completion,
     task_split,
+    task_update_fields,
     task_withdraw,
 )
 
@@ -106,6 +108,8 @@ APPROVE = "approve_extension"
 REJECT = "reject_extension"
 CONFIRM = "confirm"
 WITHDRAW = "withdraw"
+ADJUST_DUE = "adjust_due"
+REASSIGN = "reassign"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -511,6 +515,15 @@ def demo_timeline() -> list[DemoEvent]:
         _done("2022-06-24", "CDS22-31", "haihau",
               "Đã tập huấn sử dụng phần mềm dùng chung cho cán bộ, công chức 34/34 xã, thị trấn.",
               kpi=34),
+        # The monitoring agency's corrections, in the tasks' change history.
+        _event("2022-05-10", "CDS22-32", "sotttt", REASSIGN,
+               "Văn phòng UBND tỉnh quản lý Cổng thông tin điện tử tỉnh nên chủ trì tập huấn "
+               "quản trị Cổng/Trang thông tin điện tử (ý kiến chỉ đạo của UBND tỉnh).",
+               agency="VP_UBND"),
+        _event("2022-10-14", "CDS22-20", "sotttt", ADJUST_DUE,
+               "Điều chỉnh theo lộ trình thu không dùng tiền mặt của ngành giáo dục, "
+               "bắt đầu từ năm học 2022-2023.",
+               proposed_due=datetime.date(2023, 6, 30)),
         # --- BAOCHI ---
         _progress("2022-03-25", "CDS22-33", "sotttt", 70,
                   "Đã hoàn thành dự thảo văn bản hướng dẫn, đang lấy ý kiến Văn phòng UBND tỉnh."),
@@ -734,6 +747,24 @@ def _play(event: DemoEvent, *, plan: Plan, users: dict, agencies: dict[str, Agen
         task_confirm_completion(task=task, user=user, note=event.text, recorded_at=event.at)
     elif event.action == WITHDRAW:
         task_withdraw(task=task, user=user, reason=event.text, recorded_at=event.at)
+    elif event.action == ADJUST_DUE:
+        assert event.proposed_due is not None
+        task_adjust_due(
+            task=task,
+            due=event.proposed_due,
+            author=user,
+            reason=event.text,
+            adjusted_at=event.at,
+        )
+    elif event.action == REASSIGN:
+        task_update_fields(
+            task=task,
+            expected_version=None,
+            author=user,
+            reason=event.text,
+            changed_at=event.at,
+            lead_agency=agencies[event.agency],
+        )
     else:  # pragma: no cover - the timeline is fixed
         raise DemoError(f"unknown demo action {event.action}")
 

@@ -848,6 +848,7 @@ def task_update_fields(
     author=None,
     reason: str = "",
     source: str = ChangeSource.PAGE,
+    changed_at: datetime.datetime | None = None,
     **fields,
 ) -> Task:
     """Change a task's descriptive fields, its lead agency or its coordinating agencies.
@@ -858,6 +859,8 @@ def task_update_fields(
     3. Save, bump the version and record each changed field in the change history
        (TaskChange: `author`, `reason`, `source`). A new lead agency clears
        `needs_reassignment`. Nothing changed: nothing is written, the version stays.
+       `changed_at` defaults to the time the row is written; loaders of past activity pass
+       the historical time.
 
     Nothing is written when a check fails.
     """
@@ -897,7 +900,7 @@ def task_update_fields(
             return locked
         locked.version += 1
         locked.save()
-        at = locked.updated_at
+        at = changed_at or locked.updated_at
         for name in changed:
             after = _as_change(getattr(locked, name))
             _record_change(locked, name, before[name], after, context, at=at)

@@ -119,17 +119,20 @@ def test_counts_on_31_december(demo_user, at):
         # -33, -44; CDS22-26 in Giao Thủy (10/10) and Trực Ninh (08/11). 7 + 2 = 9.
         "completed_late": 9,
         # -04 and -23 and -43 (due 30/11), -08 (30/09), -19 (31/10), -22 (30/06), -32
-        # (30/09); CDS22-26 in Mỹ Lộc, Nghĩa Hưng, Vụ Bản (30/09). 7 + 3 = 10.
+        # (30/09, led by Văn phòng UBND tỉnh since 10/05); CDS22-26 in Mỹ Lộc, Nghĩa Hưng,
+        # Vụ Bản (30/09). 7 + 3 = 10.
         "overdue": 10,
-        # -20 (no report, due today); CDS22-41 in Mỹ Lộc and Vụ Bản.
+        # -20 (no report; its due date adjusted on 14/10 to 30/06/2023); CDS22-41 in Mỹ
+        # Lộc and Vụ Bản.
         "not_started": 3,
         # -03, -07, -14, -21, -36, -38, -40, -42 … and 7 children of CDS22-41.
         "in_progress": 15,
         "regular": 1,
         "withdrawn": 1,
     }
-    # Everything but the regular task is due by 31/12: 61 − 1 = 60; 23 done on time.
-    assert (board.totals.due, board.totals.due_on_time) == (60, 23)
+    # Everything but the regular task and -20 (now due 30/06/2023) is due by 31/12:
+    # 61 − 2 = 59; 23 done on time.
+    assert (board.totals.due, board.totals.due_on_time) == (59, 23)
     # Ageing: 31 days (-04, -23, -43), 61 days (-19): 31–90; 92 days (-08, -32, three
     # CDS22-26 children), 184 days (-22): over 90.
     ageing = board.totals.overdue_1_30, board.totals.overdue_31_90, board.totals.overdue_over_90
@@ -194,13 +197,14 @@ def test_agency_ranking_by_on_time_rate_and_overdue(demo_user, at):
     rates = [row.counts.on_time_rate for row in districts.agencies if row.rank]
     assert rates == sorted(rates, reverse=True)
     assert [row.rank for row in districts.agencies if row.rank] == list(range(1, len(rates) + 1))
-    # The most overdue agencies at 31/12 have 2 each: Sở TT&TT (-04, -32) and UBND huyện
-    # Hải Hậu (-23, -43). The tie goes to the lower on-time rate: Hải Hậu 3 of 9 (33 %)
-    # against Sở TT&TT 8 of 17 (-01, -06, -11, -13, -24, -29, -34, -35 on time; its 18th
-    # task, -09, is regular).
+    # The most overdue agency at 31/12 is UBND huyện Hải Hậu (-23, -43). Sở TT&TT has
+    # one (-04): -32 passed to Văn phòng UBND tỉnh on 10/05. It leads 17 tasks, 8 of 16
+    # due on time (-01, -06, -11, -13, -24, -29, -34, -35; -09 is regular).
     provinces = next(r for r in board.rankings if r.code == "province")
     stttt = next(row for row in provinces.agencies if row.code == "STTTT").counts
-    assert (stttt.total, stttt.due, stttt.due_on_time, stttt.overdue) == (18, 17, 8, 2)
+    assert (stttt.total, stttt.due, stttt.due_on_time, stttt.overdue) == (17, 16, 8, 1)
+    vp = next(row for row in provinces.agencies if row.code == "VP_UBND").counts
+    assert (vp.total, vp.overdue) == (2, 1)
     assert board.most_overdue_agency.code == "UBND_HAIHAU"
 
 

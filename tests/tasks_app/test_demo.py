@@ -22,6 +22,7 @@ from tasks_app.models import (
     Plan,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 from tasks_app.planfile import plan_file_read
 from tasks_app.querysets import local_tz
@@ -147,6 +148,25 @@ def test_the_approved_extension_keeps_the_original_due_date(plan):
     rejected = Task.objects.get(plan=plan, code="CDS22-10")
     assert rejected.extensions.get().status == ExtensionStatus.REJECTED
     assert rejected.due == rejected.original_due == datetime.date(2022, 6, 30)
+
+
+def test_the_monitors_corrections_are_in_the_change_history_and_survive_a_reload(plan):
+    reassigned = Task.objects.get(plan=plan, code="CDS22-32")
+    adjusted = Task.objects.get(plan=plan, code="CDS22-20")
+
+    call_command("load_plan", str(PLAN_FILE), "--demo", stdout=io.StringIO())
+
+    reassigned.refresh_from_db()
+    adjusted.refresh_from_db()
+    assert reassigned.lead_agency.code == "VP_UBND"
+    change = TaskChange.objects.get(task=reassigned)
+    assert (change.field, change.author.username) == ("lead_agency", "sotttt")
+    assert local(change.changed_at).date() == datetime.date(2022, 5, 10)
+    assert (adjusted.original_due, adjusted.due) == (
+        datetime.date(2022, 12, 31),
+        datetime.date(2023, 6, 30),
+    )
+    assert adjusted.changes.get().new_text == "30/06/2023"
 
 
 def test_two_plan_tasks_are_split_into_one_child_per_district(plan):
