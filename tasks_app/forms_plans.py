@@ -132,10 +132,6 @@ class PlanDocumentForm(StyledFormMixin, forms.Form):
     )
 
 
-class DeleteForm(forms.Form):
-    """A confirmation: the form has nothing to fill in, only its button."""
-
-
 # --- Priority areas ---------------------------------------------------------------------------
 
 

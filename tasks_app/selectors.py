@@ -739,10 +739,10 @@ def task_list_for_plan(*, plan: Plan) -> list[Task]:
     for task in tasks:
         if task.parent_id is not None:
             continue
-        task.plan_children = children.pop(task.pk, [])  # type: ignore[attr-defined]
-        task.is_child = False  # type: ignore[attr-defined]
+        task.plan_children = children.pop(task.pk, [])
+        task.is_child = False
         ordered.append(task)
-        for child in task.plan_children:  # type: ignore[attr-defined]
+        for child in task.plan_children:
             child.is_child = True
             child.plan_children = []
             ordered.append(child)

@@ -24,7 +24,6 @@ from tasks_app.choices import ChangeSource
 from tasks_app.forms import add_service_errors
 from tasks_app.forms_plans import (
     AreaForm,
-    DeleteForm,
     PlanDocumentForm,
     PlanForm,
     TaskCreateForm,
@@ -225,13 +224,12 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Remove a basis document: GET asks for confirmation, POST removes it."""
     _require_monitor(request)
     document = _get_document(pk)
-    form = DeleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         plan_id = document.plan_id
         plan_services.plan_document_delete(document=document)
         messages.success(request, _("The basis document was removed."))
         return redirect(_plan_url(plan_id, "documents"))
-    context = {"document": document, "plan": document.plan, "form": form}
+    context = {"document": document, "plan": document.plan}
     return render(request, "tasks_app/plans/document_delete.html", context)
 
 
