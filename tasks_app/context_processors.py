@@ -14,7 +14,8 @@ from tasks_app import permissions, selectors
 def page_frame(request) -> dict:
     """`memberships` (the user's roles in agencies, by agency), `agency_names` (those
     agencies, each once), `sees_everything`, `can_decide_extension` and
-    `pending_extension_count` (extension requests waiting for this user's decision)."""
+    `pending_extension_count` (extension requests waiting for this user's decision) and
+    `can_manage_tasks` (the plan pages of the monitoring agency)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -36,6 +37,10 @@ def page_frame(request) -> dict:
         return permissions.can_decide_extension(user)
 
     @cache
+    def can_manage_tasks() -> bool:
+        return permissions.can_manage_tasks(user)
+
+    @cache
     def pending_extension_count() -> int:
         if not can_decide_extension():
             return 0
@@ -47,4 +52,5 @@ def page_frame(request) -> dict:
         "sees_everything": sees_everything,
         "can_decide_extension": can_decide_extension,
         "pending_extension_count": pending_extension_count,
+        "can_manage_tasks": can_manage_tasks,
     }

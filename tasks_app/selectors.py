@@ -638,3 +638,141 @@ def plan_list() -> QuerySet[Plan]:
 def priority_area_list() -> QuerySet[PriorityArea]:
     """Every priority area of every plan, in the plans' order."""
     return PriorityArea.objects.select_related("plan")
+
+
+# --- Plan pages of the monitoring agency (appended for issue 13) -------------------------------
+
+AGENCY_SEARCH_LIMIT = 20
+
+
+def agency_list_current(
+    *, on: datetime.date | None = None, include: Sequence[int] = ()
+) -> QuerySet[Agency]:
+    """The agencies that exist on `on` (default today: no end of validity, or one on or
+    after it), and those of `include` whatever their validity (what a form already holds),
+    in Vietnamese order of the label the pickers show, then code."""
+    from django.db.models import Q
+
+    on = on or timezone.localdate()
+    current = Q(valid_to__isnull=True) | Q(valid_to__gte=on)
+    if include:
+        current |= Q(pk__in=list(include))
+    return Agency.objects.filter(current).order_by(vi_order(AGENCY_LABEL), "code")
+
+
+def agency_search(*, query: str, on: datetime.date | None = None) -> QuerySet[Agency]:
+    """Agencies existing on `on` whose code or name contains every word of `query`,
+    ignoring case and diacritics ("so thong tin" finds "Sở Thông tin và Truyền thông"), in
+    Vietnamese order; at most AGENCY_SEARCH_LIMIT."""
+    return search(agency_list_current(on=on), query)[:AGENCY_SEARCH_LIMIT]
+
+
+def province_committee_default() -> Agency | None:
+    """The issuing agency a new plan starts with: the province's People's Committee when
+    there is exactly one current top-level committee, else None (the person chooses)."""
+    from tasks_app.choices import AgencyKind
+
+    found = list(
+        agency_list_current().filter(parent__isnull=True, kind=AgencyKind.UBND).order_by("pk")[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def plan_list_with_counts() -> QuerySet[Plan]:
+    """Every plan, newest period first, with its agencies joined and `task_count` and
+    `area_count` counted in the same query."""
+    from django.db.models import Count
+
+    return plan_list().annotate(
+        task_count=Count("tasks", distinct=True), area_count=Count("priority_areas", distinct=True)
+    )
+
+
+def plan_get(*, pk: int) -> Plan:
+    """One plan with its agencies joined; raises Plan.DoesNotExist."""
+    return plan_list().get(pk=pk)
+
+
+def plan_document_list(*, plan: Plan) -> QuerySet:
+    """A plan's basis documents, oldest first."""
+    return plan.documents.order_by("issued_on", "number", "pk")
+
+
+def plan_document_get(*, pk: int):
+    """One basis document with its plan; raises PlanDocument.DoesNotExist."""
+    from tasks_app.models import PlanDocument
+
+    return PlanDocument.objects.select_related("plan").get(pk=pk)
+
+
+def priority_area_list_for_plan(*, plan: Plan) -> QuerySet[PriorityArea]:
+    """A plan's priority areas in the plan's order, with their DTI index joined."""
+    return plan.priority_areas.select_related("dti_index").order_by("order", "code")
+
+
+def priority_area_get(*, pk: int) -> PriorityArea:
+    """One priority area with its plan; raises PriorityArea.DoesNotExist."""
+    return PriorityArea.objects.select_related("plan").get(pk=pk)
+
+
+def task_list_for_plan(*, plan: Plan) -> list[Task]:
+    """A plan's tasks as the plan page lists them: by priority area, each top-level task
+    followed by its children (`plan_children` on the parent, `is_child` on a child), by code.
+    Two queries whatever the number of tasks: the tasks with their area and lead agency
+    joined, and their coordinating agencies."""
+    tasks = list(
+        Task.objects.filter(plan=plan)
+        .select_related("priority_area", "lead_agency")
+        .prefetch_related(
+            Prefetch(
+                "coordinating_agencies",
+                queryset=Agency.objects.order_by(vi_order(AGENCY_LABEL), "code"),
+            )
+        )
+        .order_by("priority_area__order", "priority_area__code", "code")
+    )
+    children: dict[int, list[Task]] = {}
+    for task in tasks:
+        if task.parent_id is not None:
+            children.setdefault(task.parent_id, []).append(task)
+    ordered: list[Task] = []
+    for task in tasks:
+        if task.parent_id is not None:
+            continue
+        task.plan_children = children.pop(task.pk, [])
+        task.is_child = False
+        ordered.append(task)
+        for child in task.plan_children:
+            child.is_child = True
+            child.plan_children = []
+            ordered.append(child)
+    return ordered
+
+
+def task_parent_choices(*, plan: Plan) -> QuerySet[Task]:
+    """The tasks of a plan that a new task may be put under: its top-level tasks, by code."""
+    return Task.objects.filter(plan=plan, parent__isnull=True).order_by("code")
+
+
+def task_codes_taken(*, plan_id: int, codes: Sequence[str], exclude: int | None = None) -> set:
+    """Those of `codes` already used by a task of the plan (compared without case), as
+    the stored codes, lower-cased; the task `exclude` does not count."""
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    for code in codes:
+        condition |= Q(code__iexact=code)
+    tasks = Task.objects.filter(condition, plan_id=plan_id)
+    if exclude is not None:
+        tasks = tasks.exclude(pk=exclude)
+    return {code.lower() for code in tasks.values_list("code", flat=True)}
+
+
+def task_change_list_for_task(*, task: Task) -> QuerySet:
+    """The change history of a task the caller has already loaded through the scope,
+    newest first, with the authors joined (one query for the whole list)."""
+    from tasks_app.models import TaskChange
+
+    return (
+        TaskChange.objects.filter(task=task).select_related("author").order_by("-changed_at", "-pk")
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_app import views
+from tasks_app import views, views_plans
 
 app_name = "tasks_app"
 
@@ -18,4 +18,21 @@ urlpatterns = [
     path("tasks/extensions/", views.extension_list, name="extension-list"),
     path("tasks/extensions/<int:pk>/", views.extension_decide, name="extension-decide"),
     path("tasks/evidence/<int:pk>/", views.evidence_download, name="evidence-download"),
+    # The monitoring agency's plan pages (issue 13).
+    path("plans/", views_plans.plan_list, name="plan-list"),
+    path("plans/new/", views_plans.plan_create, name="plan-create"),
+    path("plans/<int:pk>/", views_plans.plan_detail, name="plan-detail"),
+    path("plans/<int:pk>/edit/", views_plans.plan_edit, name="plan-edit"),
+    path("plans/<int:pk>/documents/new/", views_plans.document_create, name="document-create"),
+    path("plans/documents/<int:pk>/edit/", views_plans.document_edit, name="document-edit"),
+    path("plans/documents/<int:pk>/delete/", views_plans.document_delete, name="document-delete"),
+    path("plans/documents/<int:pk>/file/", views_plans.document_download, name="document-file"),
+    path("plans/<int:pk>/areas/new/", views_plans.area_create, name="area-create"),
+    path("plans/areas/<int:pk>/edit/", views_plans.area_edit, name="area-edit"),
+    path("plans/<int:pk>/tasks/new/", views_plans.task_create, name="task-create"),
+    path("tasks/<int:pk>/edit/", views_plans.task_edit, name="task-edit"),
+    path("tasks/<int:pk>/lead/", views_plans.task_lead, name="task-lead"),
+    path("tasks/<int:pk>/due/", views_plans.task_due, name="task-due"),
+    path("tasks/<int:pk>/split/", views_plans.task_split, name="task-split"),
+    path("agencies/search/", views_plans.agency_search, name="agency-search"),
 ]
