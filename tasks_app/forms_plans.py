@@ -190,17 +190,6 @@ class TaskFieldsMixin(forms.Form):
         self.exclude_task = exclude_task
         self.fields["priority_area"].queryset = selectors.priority_area_list_for_plan(plan=plan)
 
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"].strip()
-        taken = selectors.task_codes_taken(
-            plan_id=self.plan.pk, codes=[code], exclude=self.exclude_task
-        )
-        if taken:
-            raise forms.ValidationError(
-                _("The plan already has a task with the code “%(code)s”.") % {"code": code}
-            )
-        return code
-
 
 class TaskCreateForm(StyledFormMixin, TaskFieldsMixin):
     lead_agency = AgencyField(label=_("Lead agency"))
@@ -333,18 +322,6 @@ class TaskSplitForm(StyledFormMixin, VersionMixin):
             (agency, f"{self.task.code}.{agency.code}", agency.pk in existing)
             for agency in self.cleaned_data["agencies"]
         ]
-
-    def clean_agencies(self):
-        agencies = list(self.cleaned_data["agencies"])
-        existing = self.existing_children()
-        new_codes = [f"{self.task.code}.{a.code}" for a in agencies if a.pk not in existing]
-        taken = selectors.task_codes_taken(plan_id=self.task.plan_id, codes=new_codes)
-        if taken:
-            raise forms.ValidationError(
-                _("The plan already has tasks with these codes: %(codes)s.")
-                % {"codes": ", ".join(code for code in new_codes if code.lower() in taken)}
-            )
-        return agencies
 
 
 def default_assigned_on(plan: Plan) -> datetime.date:

@@ -754,20 +754,6 @@ def task_parent_choices(*, plan: Plan) -> QuerySet[Task]:
     return Task.objects.filter(plan=plan, parent__isnull=True).order_by("code")
 
 
-def task_codes_taken(*, plan_id: int, codes: Sequence[str], exclude: int | None = None) -> set:
-    """Those of `codes` already used by a task of the plan (compared without case), as
-    the stored codes, lower-cased; the task `exclude` does not count."""
-    from django.db.models import Q
-
-    condition = Q(pk__in=[])
-    for code in codes:
-        condition |= Q(code__iexact=code)
-    tasks = Task.objects.filter(condition, plan_id=plan_id)
-    if exclude is not None:
-        tasks = tasks.exclude(pk=exclude)
-    return {code.lower() for code in tasks.values_list("code", flat=True)}
-
-
 def task_change_list_for_task(*, task: Task) -> QuerySet:
     """The change history of a task the caller has already loaded through the scope,
     newest first, with the authors joined (one query for the whole list)."""

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -117,6 +117,24 @@ def _dates_out_of_order(assigned_on: datetime.date | None, due: datetime.date | 
     return ""
 
 
+def _codes_taken(plan_id: int, codes: Sequence[str], exclude: int | None = None) -> list[str]:
+    """Those of `codes` already used by a task of the plan, compared without regard to case
+    (a plan's task codes are its keys in Excel files, the API and documents); the task
+    `exclude` does not count. In the order given."""
+    condition = Q(pk__in=[])
+    for code in codes:
+        condition |= Q(code__iexact=code)
+    tasks = Task.objects.filter(condition, plan_id=plan_id)
+    if exclude is not None:
+        tasks = tasks.exclude(pk=exclude)
+    taken = {code.lower() for code in tasks.values_list("code", flat=True)}
+    return [code for code in codes if code.lower() in taken]
+
+
+def _code_taken_error(code: str) -> str:
+    return _("The plan already has a task with the code “%(code)s”.") % {"code": code}
+
+
 def task_create(
     *,
     plan: Plan,
@@ -138,6 +156,9 @@ def task_create(
     task (of a plan item split per agency) belongs to the parent's plan, and the parent's
     roll-up counts it at once."""
     errors = {}
+    code = code.strip()
+    if _codes_taken(plan.pk, [code]):
+        errors["code"] = _code_taken_error(code)
     if priority_area.plan_id != plan.pk:
         errors["priority_area"] = _("The priority area belongs to another plan.")
     if dates_error := _dates_out_of_order(assigned_on, due):
@@ -188,6 +209,14 @@ def task_split(
         if parent.parent_id is not None:
             raise ValidationError(_("A child task cannot be split again."))
         existing = {child.lead_agency_id: child for child in parent.children.all()}
+        new_codes = [f"{parent.code}.{a.code}" for a in agencies if a.pk not in existing]
+        if taken := _codes_taken(parent.plan_id, new_codes):
+            raise ValidationError(
+                {
+                    "agencies": _("The plan already has tasks with these codes: %(codes)s.")
+                    % {"codes": ", ".join(taken)}
+                }
+            )
         children = []
         for agency in agencies:
             if agency.pk in existing:
@@ -878,6 +907,10 @@ def task_update_fields(
             )
         if dates_error := _dates_out_of_order(fields.get("assigned_on"), locked.original_due):
             raise ValidationError({"assigned_on": dates_error})
+        if "code" in fields:
+            fields["code"] = fields["code"].strip()
+            if _codes_taken(locked.plan_id, [fields["code"]], exclude=locked.pk):
+                raise ValidationError({"code": _code_taken_error(fields["code"])})
         lead = fields.get("lead_agency")
         if lead is not None and lead.pk != locked.lead_agency_id:
             fields.setdefault("needs_reassignment", False)

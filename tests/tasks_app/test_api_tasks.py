@@ -302,7 +302,9 @@ def test_a_duplicate_task_code_in_a_plan_is_a_400(plan, area, agencies, make_tas
         format="json",
     )
     assert response.status_code == 400
-    assert list(response.json()) == ["non_field_errors"]
+    # The error names the field, in the user's language.
+    assert list(response.json()) == ["code"]
+    assert "DUP" in response.json()["code"][0]
 
 
 def test_patch_changes_fields_and_bumps_the_version(task, agencies, monitor_client):
