@@ -112,7 +112,7 @@ class PlanDocumentSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "issued_on", "issuer", "title", "file_url"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_file_url(self, document) -> str | None:
         if not document.file:
             return None
