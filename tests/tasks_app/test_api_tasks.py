@@ -358,8 +358,7 @@ def test_patch_needs_the_version_and_refuses_to_move_the_due_date(task, monitor_
     )
     assert response.json() == {
         "due": [
-            "The due date changes only through an approved extension or an adjustment "
-            "(adjust-due)."
+            "The due date changes only through an approved extension or an adjustment (adjust-due)."
         ]
     }
 
