@@ -232,6 +232,16 @@ class IsMonitor(BasePermission):
         return can_manage_tasks(request.user)
 
 
+class CanAuthorPlans(BasePermission):
+    """View level: create or change plans, their basis documents and priority areas. Only
+    the monitoring agency authors the plan."""
+
+    message = _("Only the monitoring agency can write plans, their documents and priority areas.")
+
+    def has_permission(self, request, view) -> bool:
+        return is_monitor(request.user)
+
+
 class CanManageTask(BasePermission):
     """Object level: edit, assign, confirm, return or withdraw a visible task."""
 

@@ -608,6 +608,25 @@ def status_update_list_for_task(*, task: Task) -> QuerySet[StatusUpdate]:
     )
 
 
+def task_changes(*, task: Task) -> QuerySet:
+    """The change history of a task the caller has already loaded through the scope (its
+    TaskChange rows), newest first, with the authors joined: one query for any number of
+    rows."""
+    from tasks_app.models import TaskChange
+
+    return (
+        TaskChange.objects.filter(task=task).select_related("author").order_by("-changed_at", "-pk")
+    )
+
+
+def plan_document_with_file(*, pk):
+    """A basis document that has a file, for its download (plans and their documents are
+    public to every signed-in user). Raises PlanDocument.DoesNotExist otherwise."""
+    from tasks_app.models import PlanDocument
+
+    return PlanDocument.objects.exclude(file="").get(pk=pk)
+
+
 def extension_list_visible_to(*, user) -> QuerySet[DeadlineExtension]:
     """Extension requests on the tasks the user may see, newest first."""
     return (
@@ -631,8 +650,11 @@ def membership_list_for(*, user) -> QuerySet[Membership]:
 
 
 def plan_list() -> QuerySet[Plan]:
-    """Every plan: plans are public documents of the province."""
-    return Plan.objects.select_related("issuing_agency", "monitor_agency")
+    """Every plan: plans are public documents of the province; with their basis
+    documents (one query for the whole list)."""
+    return Plan.objects.select_related("issuing_agency", "monitor_agency").prefetch_related(
+        "documents"
+    )
 
 
 def priority_area_list() -> QuerySet[PriorityArea]:

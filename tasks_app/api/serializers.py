@@ -8,6 +8,7 @@ requesting user's scope, so an id the user may not see is reported as not existi
 import datetime
 import functools
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 
-from tasks_app import formatting, permissions, uploads
+from tasks_app import formatting, permissions, plan_services, uploads
 from tasks_app.choices import ReportCategory, TaskState
 from tasks_app.models import (
     Agency,
@@ -25,9 +26,11 @@ from tasks_app.models import (
     Evidence,
     Membership,
     Plan,
+    PlanDocument,
     PriorityArea,
     StatusUpdate,
     Task,
+    TaskChange,
 )
 
 # Dates the category computation can handle (it adds a day to `as_of`).
@@ -99,9 +102,27 @@ class AgencySerializer(serializers.ModelSerializer):
         ]
 
 
+class PlanDocumentSerializer(serializers.ModelSerializer):
+    """A document the plan is based on; `file_url` downloads its file (null without one)."""
+
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PlanDocument
+        fields = ["id", "number", "issued_on", "issuer", "title", "file_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_file_url(self, document) -> str | None:
+        if not document.file:
+            return None
+        return reverse("api:plan-document-download", kwargs={"pk": document.pk})
+
+
 class PlanSerializer(serializers.ModelSerializer):
     issuing_agency = AgencyBriefSerializer(read_only=True)
     monitor_agency = AgencyBriefSerializer(read_only=True, allow_null=True)
+    documents = PlanDocumentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Plan
@@ -116,6 +137,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "period_start",
             "period_end",
             "leader_in_charge",
+            "documents",
         ]
 
 
@@ -448,6 +470,7 @@ class ExtensionSerializer(serializers.ModelSerializer):
             "id",
             "task",
             "task_code",
+            "kind",
             "requested_by",
             "agency",
             "requested_at",
@@ -458,6 +481,34 @@ class ExtensionSerializer(serializers.ModelSerializer):
             "decided_by",
             "decided_at",
             "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class TaskChangeSerializer(serializers.ModelSerializer):
+    """One change of one field of a task: who, when, old → new (`old_value`/`new_value` in
+    machine form: an id, an ISO date, ids joined by commas; `old_text`/`new_text` as a
+    reader saw them then), why, and where it was made."""
+
+    author = UserBriefSerializer(read_only=True, allow_null=True)
+    field_label = serializers.CharField(read_only=True)
+    source_label = serializers.CharField(source="get_source_display", read_only=True)
+
+    class Meta:
+        model = TaskChange
+        fields = [
+            "id",
+            "changed_at",
+            "author",
+            "field",
+            "field_label",
+            "old_value",
+            "new_value",
+            "old_text",
+            "new_text",
+            "reason",
+            "source",
+            "source_label",
         ]
         read_only_fields = fields
 
@@ -538,6 +589,14 @@ class TaskAssignResultSerializer(serializers.Serializer):
 
     task = TaskSerializer()
     children = TaskSerializer(many=True)
+
+
+class TaskAdjustDueResultSerializer(serializers.Serializer):
+    """The adjustment just recorded (an approved extension of kind `adjustment`) and the
+    task as it is now (its new `due` and `version`; `original_due` unchanged)."""
+
+    adjustment = ExtensionSerializer()
+    task = TaskSerializer()
 
 
 class ConflictSerializer(serializers.Serializer):
@@ -648,7 +707,7 @@ class TaskCreateInputSerializer(_ScopedInput):
 
 class TaskUpdateInputSerializer(_ScopedInput):
     """PATCH: any of the editable fields, and the `version` read. Due dates move only
-    through extensions."""
+    through extensions and adjustments (adjust-due). A new lead agency needs a `reason`."""
 
     version = VersionField()
     title = serializers.CharField(max_length=500, required=False)
@@ -670,15 +729,44 @@ class TaskUpdateInputSerializer(_ScopedInput):
     dti_index = serializers.PrimaryKeyRelatedField(
         queryset=DtiIndex.objects.all(), required=False, allow_null=True
     )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the fields change; kept in the change history. Required with a new "
+        "`lead_agency`.",
+    )
 
     def validate(self, attrs):
         # Say why a due date sent here is not taken, rather than ignore it silently.
         moved = [name for name in ("due", "original_due") if name in self.initial_data]
         if moved:
             raise serializers.ValidationError(
-                dict.fromkeys(moved, _("The due date changes only through an approved extension."))
+                dict.fromkeys(
+                    moved,
+                    _(
+                        "The due date changes only through an approved extension or an "
+                        "adjustment (adjust-due)."
+                    ),
+                )
+            )
+        # A task changes hands only for a stated reason (a decision, a reorganisation).
+        task = self.context.get("task")
+        lead = attrs.get("lead_agency")
+        moves = lead is not None and (task is None or lead.pk != task.lead_agency_id)
+        if moves and not attrs["reason"].strip():
+            raise serializers.ValidationError(
+                {"reason": _("Give the reason for changing the lead agency.")}
             )
         return attrs
+
+
+class TaskAdjustDueInputSerializer(serializers.Serializer):
+    version = VersionField()
+    due = DateField(help_text="The new due date, earlier or later; the original due date stays.")
+    reason = serializers.CharField(
+        allow_blank=True, help_text="Why the due date moves; kept in the change history."
+    )
 
 
 class TaskAssignInputSerializer(_ScopedInput):
@@ -758,6 +846,147 @@ class ExtensionRequestInputSerializer(serializers.Serializer):
 
 class ExtensionDecisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Input: plans, their basis documents and priority areas ----------------------------------
+
+
+class _PlanPeriodInput(_ScopedInput):
+    """A plan's period, given as a calendar `year` or as `period_start` and `period_end`;
+    `validate` turns a year into its period (plan_services.year_period)."""
+
+    year = serializers.IntegerField(
+        required=False,
+        min_value=MIN_DATE.year,
+        max_value=MAX_DATE.year,
+        help_text="A plan for one calendar year: its period is 1 January to 31 December. "
+        "Give either `year` or `period_start` and `period_end`.",
+    )
+    period_start = DateField(required=False)
+    period_end = DateField(required=False)
+
+    def _period(self, attrs, *, required: bool) -> dict:
+        year = attrs.pop("year", None)
+        given = [name for name in ("period_start", "period_end") if name in attrs]
+        if year is not None and given:
+            raise serializers.ValidationError(
+                {"year": _("Give either the year or the start and end of the period, not both.")}
+            )
+        if year is not None:
+            attrs["period_start"], attrs["period_end"] = plan_services.year_period(year)
+        elif required and len(given) < 2:
+            message = _("Give the year of the plan, or the start and end of its period.")
+            raise serializers.ValidationError(
+                {name: message for name in ("period_start", "period_end") if name not in given}
+                if given
+                else {"year": message}
+            )
+        return attrs
+
+
+class PlanCreateInputSerializer(_PlanPeriodInput):
+    code = serializers.CharField(
+        max_length=40, help_text="The plan's key in files and reports; set once."
+    )
+    title = serializers.CharField(max_length=500)
+    number = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    issued_on = DateField(required=False, allow_null=True, default=None)
+    issuing_agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
+    monitor_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False, allow_null=True, default=None
+    )
+    leader_in_charge = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs):
+        return self._period(attrs, required=True)
+
+
+class PlanUpdateInputSerializer(_PlanPeriodInput):
+    """PATCH: any of the plan's fields but its code."""
+
+    title = serializers.CharField(max_length=500, required=False)
+    number = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    issued_on = DateField(required=False, allow_null=True)
+    issuing_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False
+    )
+    monitor_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(), required=False, allow_null=True
+    )
+    leader_in_charge = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if "code" in self.initial_data:
+            raise serializers.ValidationError({"code": _("The code of a plan cannot be changed.")})
+        return self._period(attrs, required=False)
+
+
+class PlanDocumentInputSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=60, help_text="The document's number, e.g. 12/NQ-TU.")
+    title = serializers.CharField(max_length=500)
+    issued_on = DateField(required=False, allow_null=True, default=None)
+    issuer = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    file = serializers.FileField(
+        required=False,
+        allow_null=True,
+        default=None,
+        allow_empty_file=True,
+        help_text="The document itself (multipart): PDF, image or office document, checked "
+        "by content; at most EVIDENCE_MAX_MB megabytes.",
+    )
+
+    def validate_file(self, file):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        if file is None:
+            return None
+        limit = settings.EVIDENCE_MAX_MB * 1024 * 1024
+        content = file.read() if file.size <= limit else b""
+        try:
+            uploads.check_evidence_file(name=file.name, size=file.size, content=content)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+        file.seek(0)
+        return file
+
+
+class AreaCreateInputSerializer(serializers.Serializer):
+    plan = serializers.PrimaryKeyRelatedField(queryset=Plan.objects.all())
+    code = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=255)
+    name_en = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    order = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=32767,
+        help_text="Position in the plan; without one the area comes last.",
+    )
+    dti_index = serializers.PrimaryKeyRelatedField(
+        queryset=DtiIndex.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class AreaUpdateInputSerializer(serializers.Serializer):
+    """PATCH: any of the area's fields; it stays in its plan."""
+
+    code = serializers.CharField(max_length=20, required=False)
+    name = serializers.CharField(max_length=255, required=False)
+    name_en = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=32767)
+    dti_index = serializers.PrimaryKeyRelatedField(
+        queryset=DtiIndex.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs):
+        if "plan" in self.initial_data:
+            raise serializers.ValidationError(
+                {"plan": _("A priority area stays in the plan it was created in.")}
+            )
+        return attrs
 
 
 class AsOfQuerySerializer(serializers.Serializer):

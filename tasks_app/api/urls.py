@@ -23,5 +23,10 @@ urlpatterns = [
         views.EvidenceDownloadView.as_view(),
         name="evidence-download",
     ),
+    re_path(
+        r"^plan-documents/(?P<pk>[^/]+)/download/$",
+        views.PlanDocumentDownloadView.as_view(),
+        name="plan-document-download",
+    ),
     path("", include(router.urls)),
 ]

@@ -10,9 +10,11 @@ Guarantees common to every view:
 - a refused input answers 400 with messages per field, in the request's language.
 """
 
+import mimetypes
 from contextlib import nullcontext
+from pathlib import PurePosixPath
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -31,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plan_tracker.db import prepared_statements
-from tasks_app import formatting, permissions, selectors, services
+from tasks_app import formatting, permissions, plan_services, selectors, services
 from tasks_app.api import serializers as s
 from tasks_app.api.common import (
     ANY_ID,
@@ -47,7 +49,8 @@ from tasks_app.api.filters import (
     TaskFilter,
     TaskOrdering,
 )
-from tasks_app.models import DeadlineExtension, Evidence, Task
+from tasks_app.choices import ChangeSource
+from tasks_app.models import DeadlineExtension, Evidence, Plan, PlanDocument, PriorityArea, Task
 from tasks_app.uploads import ACCEPTED_MIME_TYPES
 from tasks_app.views_files import evidence_file_response
 
@@ -83,9 +86,11 @@ class _ApiView:
         with prepared_statements() if one_object else nullcontext():
             return super().dispatch(request, *args, **kwargs)
 
-    def parse(self, serializer_class) -> dict:
+    def parse(self, serializer_class, **context) -> dict:
+        """The request's body checked by `serializer_class` (400 with messages per field);
+        `context`: what the serializer needs besides the request (e.g. the `task`)."""
         serializer = serializer_class(
-            data=self.request.data, context={"request": self.request, "view": self}
+            data=self.request.data, context={"request": self.request, "view": self, **context}
         )
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
@@ -166,17 +171,100 @@ class AgencyViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
         return selectors.agency_list_visible_to(user=self.request.user)
 
 
-class PlanViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
-    """Plans: public documents of the province, readable by every signed-in user."""
+class _AuthoredByMonitors:
+    """Reading is open to every signed-in user; writing (every action but list and
+    retrieve) to the monitoring agency (403 for others)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [IsAuthenticated()]
+        return [IsAuthenticated(), permissions.CanAuthorPlans()]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Plans, with their basis documents"),
+    retrieve=extend_schema(summary="One plan, with its basis documents"),
+)
+class PlanViewSet(
+    _AuthoredByMonitors,
+    _ApiView,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Plans: public documents of the province, readable by every signed-in user; the
+    monitoring agency creates and changes them."""
 
     serializer_class = s.PlanSerializer
 
     def get_queryset(self):
         return selectors.plan_list()
 
+    def _plan(self) -> Plan:
+        try:
+            return self.get_queryset().get(pk=self.kwargs["pk"])
+        except (Plan.DoesNotExist, *MALFORMED_ID) as error:
+            raise Http404 from error
 
-class PriorityAreaViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
-    """Priority areas of the plans; `?plan=` narrows to one plan."""
+    def _respond(self, plan: Plan, code=status.HTTP_200_OK) -> Response:
+        return Response(s.PlanSerializer(self.get_queryset().get(pk=plan.pk)).data, status=code)
+
+    @extend_schema(
+        summary="Create a plan (monitoring agency)",
+        request=s.PlanCreateInputSerializer,
+        responses={201: s.PlanSerializer},
+    )
+    def create(self, request):
+        """A plan for a calendar `year`, or for the period from `period_start` to
+        `period_end`. Its `code` must be new."""
+        plan = plan_services.plan_create(**self.parse(s.PlanCreateInputSerializer))
+        return self._respond(plan, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a plan's fields (monitoring agency)",
+        request=s.PlanUpdateInputSerializer,
+        responses={200: s.PlanSerializer},
+    )
+    def partial_update(self, request, pk=None):
+        """Any field but the code; the period stays in order."""
+        plan = self._plan()
+        data = self.parse(s.PlanUpdateInputSerializer)
+        if data:
+            plan = plan_services.plan_update(plan=plan, **data)
+        return self._respond(plan)
+
+    @extend_schema(
+        summary="Add a basis document to a plan (monitoring agency)",
+        request={
+            "multipart/form-data": s.PlanDocumentInputSerializer,
+            "application/json": s.PlanDocumentInputSerializer,
+        },
+        responses={201: s.PlanSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def documents(self, request, pk=None):
+        """A document the plan is based on (resolution, programme…), with its file when
+        sent (multipart). Its number is new in the plan. Answers the plan."""
+        plan = self._plan()
+        plan_services.plan_document_save(plan=plan, **self.parse(s.PlanDocumentInputSerializer))
+        return self._respond(plan, status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Priority areas of the plans"),
+    retrieve=extend_schema(summary="One priority area"),
+)
+class PriorityAreaViewSet(
+    _AuthoredByMonitors,
+    _ApiView,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Priority areas of the plans; `?plan=` narrows to one plan. The monitoring agency
+    adds and changes them."""
 
     serializer_class = s.PriorityAreaSerializer
     filter_backends = [DjangoFilterBackend]
@@ -184,6 +272,32 @@ class PriorityAreaViewSet(_ApiView, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.priority_area_list()
+
+    @extend_schema(
+        summary="Add a priority area to a plan (monitoring agency)",
+        request=s.AreaCreateInputSerializer,
+        responses={201: s.PriorityAreaSerializer},
+    )
+    def create(self, request):
+        """Its code is new in the plan; without an `order` it comes last."""
+        area = plan_services.area_create(**self.parse(s.AreaCreateInputSerializer))
+        return Response(s.PriorityAreaSerializer(area).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a priority area (monitoring agency)",
+        request=s.AreaUpdateInputSerializer,
+        responses={200: s.PriorityAreaSerializer},
+    )
+    def partial_update(self, request, pk=None):
+        """Its code stays unique in its plan; it stays in its plan."""
+        try:
+            area = self.get_queryset().get(pk=self.kwargs["pk"])
+        except (PriorityArea.DoesNotExist, *MALFORMED_ID) as error:
+            raise Http404 from error
+        data = self.parse(s.AreaUpdateInputSerializer)
+        if data:
+            area = plan_services.area_update(area=area, **data)
+        return Response(s.PriorityAreaSerializer(area).data)
 
 
 # --- Tasks ----------------------------------------------------------------------------------
@@ -220,6 +334,7 @@ class TaskViewSet(
         "confirm": [permissions.CanManageTask],
         "return_": [permissions.CanManageTask],
         "withdraw": [permissions.CanManageTask],
+        "adjust_due": [permissions.CanManageTask],
         "record_update": [permissions.CanReportProgress],
         "contributions": [permissions.CanContribute],
         "request_extension": [permissions.CanRequestExtension],
@@ -311,13 +426,68 @@ class TaskViewSet(
         responses={200: s.TaskSerializer, 409: conflict_response()},
     )
     def partial_update(self, request, pk=None):
-        """Change descriptive fields, the lead agency or the coordinating agencies. Due
-        dates move only through extensions. A stale `version` answers 409."""
+        """Change descriptive fields, the lead agency (with a `reason`) or the coordinating
+        agencies; each change is kept in the task's change history (`changes`). Due dates
+        move only through extensions and adjustments (`adjust-due`). A stale `version`
+        answers 409."""
         task = self._task()
-        data = self.parse(s.TaskUpdateInputSerializer)
-        version = data.pop("version")
-        services.task_update_fields(task=task, expected_version=version, **data)
+        data = self.parse(s.TaskUpdateInputSerializer, task=task)
+        services.task_update_fields(
+            task=task,
+            expected_version=data.pop("version"),
+            author=request.user,
+            reason=data.pop("reason"),
+            source=ChangeSource.API,
+            **data,
+        )
         return Response(self._task_data(task.pk))
+
+    @extend_schema(
+        summary="Move a task's due date, earlier or later, with a reason (monitoring agency)",
+        request=s.TaskAdjustDueInputSerializer,
+        responses={201: s.TaskAdjustDueResultSerializer, 409: conflict_response()},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="adjust-due",
+        url_name="adjust-due",
+        filter_backends=[],
+    )
+    def adjust_due(self, request, pk=None):
+        """Recorded as an approved extension of kind `adjustment` and in the change history;
+        the original due date stays. Refused for a regular task, the same date, a date
+        before the assignment, a completed or stopped task, or while an agency's extension
+        request waits. A stale `version` answers 409."""
+        task = self._task()
+        data = self.parse(s.TaskAdjustDueInputSerializer)
+        adjustment = services.task_adjust_due(
+            task=task,
+            due=data["due"],
+            author=request.user,
+            reason=data["reason"],
+            expected_version=data["version"],
+            source=ChangeSource.API,
+        )
+        return Response(
+            {
+                "adjustment": s.ExtensionSerializer(adjustment).data,
+                "task": self._task_data(task.pk, reached=True),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="The change history of a task's fields (newest first)",
+        responses=s.TaskChangeSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def changes(self, request, pk=None):
+        """Who changed which field, when, from what to what, why, and where (pages, API,
+        import…)."""
+        task = self._task()
+        page = self.paginate_queryset(selectors.task_changes(task=task))
+        return self.get_paginated_response(s.TaskChangeSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Split a task into one child per agency (monitoring agency)",
@@ -553,3 +723,40 @@ class EvidenceDownloadView(APIView):
         except (Evidence.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
         return evidence_file_response(evidence)
+
+
+class PlanDocumentDownloadView(APIView):
+    """Stream a plan's basis document as an attachment, to every signed-in user (plans are
+    public documents); 404 for a document without a file."""
+
+    content_negotiation_class = FileDownloadNegotiation
+
+    @extend_schema(
+        summary="Download a plan's basis document",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={
+            (200, mime): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+            for mime in ACCEPTED_MIME_TYPES
+        },
+        tags=["plans"],
+    )
+    def get(self, request, pk: int):
+        try:
+            document = selectors.plan_document_with_file(pk=pk)
+            handle = document.file.open("rb")
+        except (PlanDocument.DoesNotExist, FileNotFoundError, *MALFORMED_ID) as error:
+            raise Http404 from error
+        name = PurePosixPath(document.file.name).name
+        # The type was checked against the content at upload; the name's extension says it.
+        content_type = mimetypes.guess_type(name)[0]
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=name,
+            content_type=content_type
+            if content_type in ACCEPTED_MIME_TYPES
+            else "application/octet-stream",
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -315,6 +315,7 @@ def test_patch_changes_fields_and_bumps_the_version(task, agencies, monitor_clie
             "title": "Tên mới",
             "lead_agency": agencies["giaothuy"].pk,
             "coordinating_agencies": [agencies["haihau"].pk],
+            "reason": "Quyết định 12/QĐ-UBND",
         },
         format="json",
     )
@@ -357,7 +358,11 @@ def test_patch_needs_the_version_and_refuses_to_move_the_due_date(task, monitor_
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert response.json() == {"due": ["The due date changes only through an approved extension."]}
+    assert response.json() == {
+        "due": [
+            "The due date changes only through an approved extension or an adjustment (adjust-due)."
+        ]
+    }
 
 
 def test_put_is_not_offered(task, monitor_client):
