@@ -774,13 +774,3 @@ def task_list_for_plan(*, plan: Plan) -> list[Task]:
 def task_parent_choices(*, plan: Plan) -> QuerySet[Task]:
     """The tasks of a plan that a new task may be put under: its top-level tasks, by code."""
     return Task.objects.filter(plan=plan, parent__isnull=True).order_by("code")
-
-
-def task_change_list_for_task(*, task: Task) -> QuerySet:
-    """The change history of a task the caller has already loaded through the scope,
-    newest first, with the authors joined (one query for the whole list)."""
-    from tasks_app.models import TaskChange
-
-    return (
-        TaskChange.objects.filter(task=task).select_related("author").order_by("-changed_at", "-pk")
-    )

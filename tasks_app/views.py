@@ -213,7 +213,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_manage": permissions.can_manage_tasks(user),
         "can_adjust_due": permissions.can_manage_tasks(user) and is_open and task.due is not None,
         "can_split": permissions.can_manage_tasks(user) and task.parent_id is None and is_open,
-        "changes": list(selectors.task_change_list_for_task(task=task)),
+        "changes": list(selectors.task_changes(task=task)),
     }
     return render(request, "tasks_app/task_detail.html", context)
 

@@ -67,7 +67,7 @@ def _stale(context: dict, form, exc: services.StaleVersionError) -> None:
     """Show what changed meanwhile (the latest report and the latest field changes) and
     re-bind the form to the current version: saving again is a deliberate decision."""
     context.update(stale_context(exc))
-    context["stale_changes"] = list(selectors.task_change_list_for_task(task=exc.task)[:5])
+    context["stale_changes"] = list(selectors.task_changes(task=exc.task)[:5])
     with_version(form, exc.task.version)
 
 
@@ -238,13 +238,11 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def document_download(request: HttpRequest, pk: int) -> FileResponse:
     """A basis document's file, as an attachment."""
     _require_monitor(request)
-    document = _get_document(pk)
-    if not document.file:
-        raise Http404(_("This document has no file."))
     try:
+        document = selectors.plan_document_with_file(pk=pk)
         handle = document.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404 from error
+    except (PlanDocument.DoesNotExist, FileNotFoundError) as error:
+        raise Http404(_("This document has no file.")) from error
     response = FileResponse(
         handle,
         as_attachment=True,
