@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_app import views
+from tasks_app import views, views_plan_excel
 
 app_name = "tasks_app"
 
@@ -18,4 +18,13 @@ urlpatterns = [
     path("tasks/extensions/", views.extension_list, name="extension-list"),
     path("tasks/extensions/<int:pk>/", views.extension_decide, name="extension-decide"),
     path("tasks/evidence/<int:pk>/", views.evidence_download, name="evidence-download"),
+    # The plan workbook (issue 13): template, export, import with a preview.
+    path("plans/template.xlsx", views_plan_excel.plan_template, name="plan-template"),
+    path("plans/<int:pk>/export.xlsx", views_plan_excel.plan_export, name="plan-export"),
+    path("plans/import/", views_plan_excel.plan_import, name="plan-import"),
+    path(
+        "plans/imports/<int:pk>/",
+        views_plan_excel.plan_import_preview,
+        name="plan-import-preview",
+    ),
 ]
