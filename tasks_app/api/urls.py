@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from tasks_app.api import views
+from tasks_app.api import plan_import, views
 
 app_name = "api"
 
@@ -22,6 +22,12 @@ urlpatterns = [
         r"^evidence/(?P<pk>[^/]+)/download/$",
         views.EvidenceDownloadView.as_view(),
         name="evidence-download",
+    ),
+    path("plan-imports/", plan_import.PlanImportView.as_view(), name="plan-import"),
+    re_path(
+        r"^plan-imports/(?P<pk>[^/]+)/apply/$",
+        plan_import.PlanImportApplyView.as_view(),
+        name="plan-import-apply",
     ),
     path("", include(router.urls)),
 ]
