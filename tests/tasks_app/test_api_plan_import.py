@@ -1,15 +1,20 @@
 """API of the plan workbook import: upload → preview, apply once, monitors only."""
 
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tasks_app.models import SheetUpload, Task, TaskChange
 from tasks_app.plan_excel import plan_workbook
 from tasks_app.spreadsheets import XLSX_CONTENT_TYPE
-from tests.tasks_app.test_plan_excel import edit, plan, snapshot, task_row  # noqa: F401
+from tests.tasks_app.plan_workbooks import edit, make_plan, snapshot, task_row
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(agencies):
+    return make_plan(agencies)
+
 
 URL = "/api/v1/plan-imports/"
 

@@ -9,9 +9,14 @@ from django.core.management.base import CommandError
 from openpyxl import load_workbook
 
 from tasks_app.models import SheetUpload, Task, TaskChange
-from tests.tasks_app.test_plan_excel import edit, plan, snapshot, task_row  # noqa: F401
+from tests.tasks_app.plan_workbooks import edit, make_plan, snapshot, task_row
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(agencies):
+    return make_plan(agencies)
 
 
 def run(*args) -> str:
