@@ -1075,18 +1075,49 @@ def _apply(preview: PlanPreview, user, reason: str, progress) -> tuple[dict, Pla
         except ValidationError as exc:
             raise _row_error(row, exc) from None
 
-    created: dict[str, Task] = {}
-    ordered = [row for row in preview.tasks if not row.parent_code] + [
-        row for row in preview.tasks if row.parent_code
-    ]
-    parents = (
+    # New tasks in one batch (services.task_create_many: task_create's rules, checked for
+    # the whole batch, then bulk writes), parents before their children; then the changed
+    # ones, one by one through task_update_fields and task_adjust_due.
+    new_rows = [row for row in preview.tasks if row.status == NEW]
+    new_rows.sort(key=lambda row: bool(row.parent_code))
+    specs: dict[str, dict] = {}
+    parents_in_db = (
         {task.code: task for task in Task.objects.filter(plan=plan, parent__isnull=True)}
         if preview.plan is not None
         else {}
     )
-    for done, row in enumerate(ordered, start=1):
+    for row in new_rows:
+        values = row.values
+        specs[row.code] = {
+            "priority_area": areas[values["area_code"].casefold()],
+            "code": row.code,
+            "title": values["title"],
+            "lead_agency": values["lead_agency"],
+            "assigned_on": values["assigned_on"],
+            "due": values["due"],
+            "coordinating_agencies": values.get("coordinating", ()),
+            "parent": (specs.get(row.parent_code) or parents_in_db[row.parent_code])
+            if row.parent_code
+            else None,
+            "expected_output": values.get("expected_output", ""),
+            "kpi_target": values.get("kpi_target"),
+            "kpi_unit": values.get("kpi_unit", ""),
+            "dti_index": values.get("dti_index"),
+        }
+    if specs:
         try:
-            _apply_task(row, plan, areas, created, parents, user, reason, summary)
+            services.task_create_many(plan=plan, tasks=list(specs.values()))
+        except ValidationError as exc:
+            raise PlanImportError([CellError(m, sheet=SHEET_TASKS) for m in exc.messages]) from None
+        summary["tasks_created"] = len(specs)
+    done = len(specs)
+    if progress is not None and done:
+        progress(done)
+    for row in preview.tasks:
+        if row.status == NEW:
+            continue
+        try:
+            _apply_task(row, areas, user, reason, summary)
         except ValidationError as exc:
             raise _row_error(row, exc) from None
         except services.StaleVersionError:
@@ -1099,38 +1130,18 @@ def _apply(preview: PlanPreview, user, reason: str, progress) -> tuple[dict, Pla
                     )
                 ]
             ) from None
+        done += 1
         if progress is not None:
             progress(done)
     return summary, plan
 
 
-def _apply_task(row, plan, areas, created, parents, user, reason, summary) -> None:
+def _apply_task(row, areas, user, reason, summary) -> None:
+    """Change one existing task as its row says (task_update_fields, task_adjust_due)."""
     values = row.values
     area = areas[values["area_code"].casefold()]
     if row.status == UNCHANGED:
         summary["tasks_unchanged"] += 1
-        return
-    if row.status == NEW:
-        parent = None
-        if row.parent_code:
-            parent = created.get(row.parent_code) or parents[row.parent_code]
-        task = services.task_create(
-            plan=plan,
-            priority_area=area,
-            code=row.code,
-            title=values["title"],
-            lead_agency=values["lead_agency"],
-            assigned_on=values["assigned_on"],
-            due=values["due"],
-            coordinating_agencies=values.get("coordinating", ()),
-            parent=parent,
-            expected_output=values.get("expected_output", ""),
-            kpi_target=values.get("kpi_target"),
-            kpi_unit=values.get("kpi_unit", ""),
-            dti_index=values.get("dti_index"),
-        )
-        created[task.code] = task
-        summary["tasks_created"] += 1
         return
     task: Task = row.existing
     changed = {change.field for change in row.changes}

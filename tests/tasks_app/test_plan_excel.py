@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
@@ -453,3 +454,46 @@ def test_tasks_of_another_plan_are_not_matched(plan, monitor, agencies):
     TaskFactory(plan=other, priority_area=PriorityAreaFactory(plan=other), code="1")
     preview = plan_preview(plan_workbook(plan), "x.xlsx")
     assert next(r for r in preview.tasks if r.code == "1").status == UNCHANGED
+
+
+# --- services.task_create_many (the apply's new tasks) -------------------------------------
+
+
+def test_task_create_many_creates_parents_children_and_coordination(plan, agencies):
+    area = plan.priority_areas.get(code="KTS")
+    common = {"priority_area": area, "assigned_on": datetime.date(2026, 2, 1)}
+    parent = {**common, "code": "7", "title": "Mới", "lead_agency": agencies["stttt"]}
+    child = {
+        **common,
+        "code": "7.HH",
+        "title": "Mới (Hải Hậu)",
+        "lead_agency": agencies["haihau"],
+        "parent": parent,
+        "due": datetime.date(2026, 3, 1),
+        "coordinating_agencies": [agencies["stttt"], agencies["stttt"]],
+    }
+
+    created = services.task_create_many(plan=plan, tasks=[parent, child])
+
+    saved = Task.objects.get(plan=plan, code="7.HH")
+    assert saved.parent == created[0]
+    assert list(saved.coordinating_agencies.all()) == [agencies["stttt"]]
+    assert (saved.due, saved.original_due) == (datetime.date(2026, 3, 1),) * 2
+    assert saved.search_text.startswith("7.hh")
+
+
+def test_task_create_many_refuses_the_whole_batch_on_one_bad_task(plan, agencies):
+    area = plan.priority_areas.get(code="KTS")
+    good = {
+        "priority_area": area,
+        "code": "8",
+        "title": "Tốt",
+        "lead_agency": agencies["stttt"],
+        "assigned_on": datetime.date(2026, 2, 1),
+    }
+    taken = {**good, "code": "1"}  # the plan already has task 1
+    before = Task.objects.count()
+
+    with pytest.raises(ValidationError, match="“1”"):
+        services.task_create_many(plan=plan, tasks=[good, taken])
+    assert Task.objects.count() == before
