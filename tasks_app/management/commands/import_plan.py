@@ -42,7 +42,9 @@ class Command(BaseCommand):
         author = self._author(user)
         content = path.read_bytes()
         try:
-            preview = plan_excel.plan_preview(content, path.name)
+            with Progress(console=self._stderr_console(), transient=True) as progress:
+                progress.add_task(_("Checking the rows"), total=None)
+                preview = plan_excel.plan_preview(content, path.name)
         except SpreadsheetError as exc:
             raise CommandError(self._errors(path.name, exc.errors)) from None
         self._summary(preview)
