@@ -12,7 +12,9 @@ Import is two steps. `plan_preview` reads and checks everything and writes nothi
 area and task row is new, changed (with old → new per field), unchanged or in error (each
 error names its cell). `plan_apply` applies a stored upload (SheetUpload) only when its
 preview has no error, in one transaction, through the services, so that validation and
-the change history (TaskChange, source "import") apply as on the pages. Tasks of the plan
+the change history (TaskChange, source "import") apply as on the pages: new tasks in one
+batch (services.task_create_many, task_create's rules for a whole file), changed ones
+through task_update_fields and task_adjust_due. Tasks of the plan
 that the file leaves out are listed as missing, never deleted. Applying a file that
 matches the database (the export of a plan, or a file already applied) changes nothing.
 
