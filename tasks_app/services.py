@@ -39,6 +39,7 @@ from tasks_app.models import (
     Task,
     TaskChange,
 )
+from tasks_app.search import fold
 from tasks_app.signals import past_status_recorded
 
 
@@ -1002,3 +1003,110 @@ def task_adjust_due(
         locked.version += 1
         locked.save(update_fields=["due", "due_moved", "version", "updated_at"])
     return adjustment
+
+
+# --- Many tasks at once (a plan workbook's new rows) ------------------------------------------
+
+BULK_BATCH = 1000
+
+
+def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
+    """Create many tasks of `plan` at once, with the rules of task_create: each dict holds
+    task_create's keyword arguments but `plan`; a `parent` is a saved task of the plan or a
+    dict of this batch given before it (the child gets the parent created from it).
+
+    The rules are checked for the whole batch first, in Python (the priority area and the
+    parent in the plan, a child not split again, the due date on or after the assignment
+    date, the code new in the plan and in the batch, the fields' own validation); then the
+    tasks are written with one INSERT per BULK_BATCH rows, their coordinating agencies with
+    one more, and each parent rolled up once. task_create validates each task with about
+    twenty queries, which made a 5,000-task plan take minutes (bench/results/plan_import.md).
+    Raises ValidationError (nothing written) naming the task's code.
+    """
+    batch = list(tasks)
+    errors: list[str] = []
+    taken = set(Task.objects.filter(plan=plan).values_list("code", flat=True))
+    built: list[Task] = []
+    position = {id(spec): index for index, spec in enumerate(batch)}
+    for spec in batch:
+        code = spec["code"]
+        parent = spec.get("parent")
+
+        def refuse(message: str, code=code) -> None:
+            errors.append(f"{code}: {message}")
+
+        if spec["priority_area"].plan_id != plan.pk:
+            refuse(_("The priority area belongs to another plan."))
+        if dates_error := _dates_out_of_order(spec["assigned_on"], spec.get("due")):
+            refuse(dates_error)
+        if isinstance(parent, dict):
+            if id(parent) not in position or position[id(parent)] > position[id(spec)]:
+                raise ValueError(f"The parent of {code} must come before it in the batch.")
+            if parent.get("parent") is not None:
+                refuse(_("A child task cannot be split again."))
+        elif parent is not None and parent.plan_id != plan.pk:
+            refuse(_("The parent task belongs to another plan."))
+        elif parent is not None and parent.parent_id is not None:
+            refuse(_("A child task cannot be split again."))
+        if code in taken:
+            refuse(_("The plan already has a task with the code “%(code)s”.") % {"code": code})
+        taken.add(code)
+        weight = spec.get("weight")
+        if weight is not None and weight <= 0:
+            refuse(_("The weight must be greater than zero."))
+        task = Task(
+            plan=plan,
+            priority_area=spec["priority_area"],
+            code=code,
+            title=spec["title"],
+            lead_agency=spec["lead_agency"],
+            assigned_on=spec["assigned_on"],
+            original_due=spec.get("due"),
+            due=spec.get("due"),
+            expected_output=spec.get("expected_output", ""),
+            kpi_target=spec.get("kpi_target"),
+            kpi_unit=spec.get("kpi_unit", ""),
+            weight=weight,
+            dti_index=spec.get("dti_index"),
+        )
+        try:
+            # The related rows are given as saved instances: no query checks them again.
+            task.full_clean(
+                exclude=["plan", "priority_area", "lead_agency", "parent", "dti_index"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                refuse(message)
+        task.search_text = fold(f"{task.code} {task.title}")
+        built.append(task)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        created: dict[int, Task] = {}
+        for top_level in (True, False):
+            rows = []
+            for spec, task in zip(batch, built, strict=True):
+                parent = spec.get("parent")
+                if (parent is None) != top_level:
+                    continue
+                if parent is not None:
+                    task.parent = created[id(parent)] if isinstance(parent, dict) else parent
+                rows.append((spec, task))
+            Task.objects.bulk_create([task for _spec, task in rows], batch_size=BULK_BATCH)
+            for spec, task in rows:
+                created[id(spec)] = task
+        through = Task.coordinating_agencies.through
+        through.objects.bulk_create(
+            [
+                through(task_id=task.pk, agency_id=agency.pk)
+                for spec, task in zip(batch, built, strict=True)
+                for agency in {a.pk: a for a in spec.get("coordinating_agencies", ())}.values()
+            ],
+            batch_size=BULK_BATCH,
+        )
+        parents = {task.parent_id: task.parent for task in built if task.parent is not None}
+        for parent_task in parents.values():
+            task_rollup(parent=parent_task)
+    return built

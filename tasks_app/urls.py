@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_app import views, views_plans
+from tasks_app import views, views_plan_excel, views_plans
 
 app_name = "tasks_app"
 
@@ -35,4 +35,13 @@ urlpatterns = [
     path("tasks/<int:pk>/due/", views_plans.task_due, name="task-due"),
     path("tasks/<int:pk>/split/", views_plans.task_split, name="task-split"),
     path("agencies/search/", views_plans.agency_search, name="agency-search"),
+    # The plan workbook (issue 13): template, export, import with a preview.
+    path("plans/template.xlsx", views_plan_excel.plan_template, name="plan-template"),
+    path("plans/<int:pk>/export.xlsx", views_plan_excel.plan_export, name="plan-export"),
+    path("plans/import/", views_plan_excel.plan_import, name="plan-import"),
+    path(
+        "plans/imports/<int:pk>/",
+        views_plan_excel.plan_import_preview,
+        name="plan-import-preview",
+    ),
 ]

@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from tasks_app.api import views
+from tasks_app.api import plan_import, views
 
 app_name = "api"
 
@@ -27,6 +27,12 @@ urlpatterns = [
         r"^plan-documents/(?P<pk>[^/]+)/download/$",
         views.PlanDocumentDownloadView.as_view(),
         name="plan-document-download",
+    ),
+    path("plan-imports/", plan_import.PlanImportView.as_view(), name="plan-import"),
+    re_path(
+        r"^plan-imports/(?P<pk>[^/]+)/apply/$",
+        plan_import.PlanImportApplyView.as_view(),
+        name="plan-import-apply",
     ),
     path("", include(router.urls)),
 ]
