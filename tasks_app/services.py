@@ -136,6 +136,66 @@ def _code_taken_error(code: str) -> str:
     return _("The plan already has a task with the code “%(code)s”.") % {"code": code}
 
 
+def _task_built(
+    *,
+    plan: Plan,
+    spec: dict,
+    code_taken: bool,
+    parent_plan_id: int | None,
+    parent_is_child: bool,
+) -> tuple[Task, dict[str, list[str]]]:
+    """A new task of `plan` from `spec` (task_create's keyword arguments but `plan`,
+    `parent` and `coordinating_agencies`), not saved, with what is wrong with it by field:
+    the rules of a new task, stated once for task_create and task_create_many. The related
+    rows are saved instances, so no query checks them again; the caller tells whether the
+    code is taken and where the parent stands."""
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    code = spec["code"].strip()
+    if code_taken:
+        refuse("code", _code_taken_error(code))
+    # The priority area in the plan: Task.clean, run by full_clean below.
+    if dates_error := _dates_out_of_order(spec["assigned_on"], spec.get("due")):
+        refuse("due", dates_error)
+    if parent_plan_id is not None and parent_plan_id != plan.pk:
+        refuse("parent", _("The parent task belongs to another plan."))
+    elif parent_is_child:
+        refuse("parent", _("A child task cannot be split again."))
+    weight = spec.get("weight")
+    if weight is not None and weight <= 0:
+        refuse("weight", _("The weight must be greater than zero."))
+    task = Task(
+        plan=plan,
+        priority_area=spec["priority_area"],
+        code=code,
+        title=spec["title"],
+        lead_agency=spec["lead_agency"],
+        assigned_on=spec["assigned_on"],
+        original_due=spec.get("due"),
+        due=spec.get("due"),
+        expected_output=spec.get("expected_output", ""),
+        kpi_target=spec.get("kpi_target"),
+        kpi_unit=spec.get("kpi_unit", ""),
+        weight=weight,
+        dti_index=spec.get("dti_index"),
+    )
+    try:
+        task.full_clean(
+            exclude=["plan", "priority_area", "lead_agency", "parent", "dti_index"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                refuse(field, message)
+    task.search_text = fold(f"{task.code} {task.title}")
+    return task, errors
+
+
 def task_create(
     *,
     plan: Plan,
@@ -155,38 +215,29 @@ def task_create(
 ) -> Task:
     """Create a task; its original due date is the due date it is created with. A child
     task (of a plan item split per agency) belongs to the parent's plan, and the parent's
-    roll-up counts it at once."""
-    errors = {}
-    code = code.strip()
-    if _codes_taken(plan.pk, [code]):
-        errors["code"] = _code_taken_error(code)
-    if priority_area.plan_id != plan.pk:
-        errors["priority_area"] = _("The priority area belongs to another plan.")
-    if dates_error := _dates_out_of_order(assigned_on, due):
-        errors["due"] = dates_error
-    if parent is not None and parent.plan_id != plan.pk:
-        errors["parent"] = _("The parent task belongs to another plan.")
-    elif parent is not None and parent.parent_id is not None:
-        errors["parent"] = _("A child task cannot be split again.")
+    roll-up counts it at once. The rules are `_task_built`'s; ValidationError by field."""
+    task, errors = _task_built(
+        plan=plan,
+        spec={
+            "priority_area": priority_area,
+            "code": code,
+            "title": title,
+            "lead_agency": lead_agency,
+            "assigned_on": assigned_on,
+            "due": due,
+            "expected_output": expected_output,
+            "kpi_target": kpi_target,
+            "kpi_unit": kpi_unit,
+            "weight": weight,
+            "dti_index": dti_index,
+        },
+        code_taken=bool(_codes_taken(plan.pk, [code.strip()])),
+        parent_plan_id=parent.plan_id if parent is not None else None,
+        parent_is_child=parent is not None and parent.parent_id is not None,
+    )
     if errors:
         raise ValidationError(errors)
-    task = Task(
-        plan=plan,
-        priority_area=priority_area,
-        code=code,
-        title=title,
-        lead_agency=lead_agency,
-        assigned_on=assigned_on,
-        original_due=due,
-        due=due,
-        parent=parent,
-        expected_output=expected_output,
-        kpi_target=kpi_target,
-        kpi_unit=kpi_unit,
-        weight=weight,
-        dti_index=dti_index,
-    )
-    task.full_clean()
+    task.parent = parent
     with transaction.atomic():
         task.save()
         task.coordinating_agencies.set(list(coordinating_agencies))
@@ -1025,61 +1076,31 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
     """
     batch = list(tasks)
     errors: list[str] = []
-    taken = set(Task.objects.filter(plan=plan).values_list("code", flat=True))
+    taken = {code.lower() for code in Task.objects.filter(plan=plan).values_list("code", flat=True)}
     built: list[Task] = []
     position = {id(spec): index for index, spec in enumerate(batch)}
     for spec in batch:
-        code = spec["code"]
+        code = spec["code"].strip()
         parent = spec.get("parent")
-
-        def refuse(message: str, code=code) -> None:
-            errors.append(f"{code}: {message}")
-
-        if spec["priority_area"].plan_id != plan.pk:
-            refuse(_("The priority area belongs to another plan."))
-        if dates_error := _dates_out_of_order(spec["assigned_on"], spec.get("due")):
-            refuse(dates_error)
         if isinstance(parent, dict):
             if id(parent) not in position or position[id(parent)] > position[id(spec)]:
                 raise ValueError(f"The parent of {code} must come before it in the batch.")
-            if parent.get("parent") is not None:
-                refuse(_("A child task cannot be split again."))
-        elif parent is not None and parent.plan_id != plan.pk:
-            refuse(_("The parent task belongs to another plan."))
-        elif parent is not None and parent.parent_id is not None:
-            refuse(_("A child task cannot be split again."))
-        if code in taken:
-            refuse(_("The plan already has a task with the code “%(code)s”.") % {"code": code})
-        taken.add(code)
-        weight = spec.get("weight")
-        if weight is not None and weight <= 0:
-            refuse(_("The weight must be greater than zero."))
-        task = Task(
+            parent_plan_id, parent_is_child = plan.pk, parent.get("parent") is not None
+        elif parent is not None:
+            parent_plan_id, parent_is_child = parent.plan_id, parent.parent_id is not None
+        else:
+            parent_plan_id, parent_is_child = None, False
+        task, task_errors = _task_built(
             plan=plan,
-            priority_area=spec["priority_area"],
-            code=code,
-            title=spec["title"],
-            lead_agency=spec["lead_agency"],
-            assigned_on=spec["assigned_on"],
-            original_due=spec.get("due"),
-            due=spec.get("due"),
-            expected_output=spec.get("expected_output", ""),
-            kpi_target=spec.get("kpi_target"),
-            kpi_unit=spec.get("kpi_unit", ""),
-            weight=weight,
-            dti_index=spec.get("dti_index"),
+            spec=spec,
+            code_taken=code.lower() in taken,
+            parent_plan_id=parent_plan_id,
+            parent_is_child=parent_is_child,
         )
-        try:
-            # The related rows are given as saved instances: no query checks them again.
-            task.full_clean(
-                exclude=["plan", "priority_area", "lead_agency", "parent", "dti_index"],
-                validate_unique=False,
-                validate_constraints=False,
-            )
-        except ValidationError as exc:
-            for message in exc.messages:
-                refuse(message)
-        task.search_text = fold(f"{task.code} {task.title}")
+        taken.add(code.lower())
+        errors.extend(
+            f"{code}: {message}" for messages in task_errors.values() for message in messages
+        )
         built.append(task)
     if errors:
         raise ValidationError(errors)
