@@ -88,7 +88,7 @@ class PlanForm(StyledFormMixin, forms.Form):
         max_length=40,
         help_text=_("A short key, e.g. CDS-2026. It cannot be changed later."),
     )
-    title = forms.CharField(label=_("Title"), max_length=500)
+    title = forms.CharField(label=_("Plan title"), max_length=500)
     year = forms.IntegerField(
         label=_("Year"),
         min_value=2000,
