@@ -290,10 +290,11 @@ class ProgressSheetUploadForm(StyledFormMixin, forms.Form):
     def __init__(self, *args, agencies, **kwargs):
         super().__init__(*args, **kwargs)
         agencies = agencies.order_by(vi_order(AGENCY_LABEL), "code")
+        self.agencies = list(agencies)  # the page offers a download for each
         self.fields["agency"].queryset = agencies
-        if len(agencies) == 1:
+        if len(self.agencies) == 1:
             self.fields["agency"].widget = forms.HiddenInput()
-            self.fields["agency"].initial = agencies[0].pk
+            self.fields["agency"].initial = self.agencies[0].pk
 
 
 # --- Contribution (coordinating agency) --------------------------------------------------------

@@ -99,7 +99,9 @@ def _state_by_label() -> dict[str, str]:
     """Folded label → state: the form's labels, and the states' own names (a person may
     type "Chờ xác nhận hoàn thành")."""
     with translation.override("vi"):
-        by_label = {fold(str(TaskState(state).label)): state for state in OPEN_STATES}
+        by_label: dict[str, str] = {
+            fold(str(TaskState(state).label)): str(state) for state in OPEN_STATES
+        }
     by_label.update({fold(label): state for state, label in state_labels().items()})
     return by_label
 
@@ -466,7 +468,7 @@ def progress_apply(upload: SheetUpload, user) -> dict:
     then."""
     if upload.kind != SheetUpload.Kind.PROGRESS or upload.agency is None:
         raise SheetNotApplied(_("This file is not a progress sheet."))
-    if upload.uploaded_by_id != user.pk or not permissions.reports_for(user, upload.agency_id):
+    if upload.uploaded_by_id != user.pk or not permissions.reports_for(user, upload.agency.pk):
         raise PermissionDenied
     with transaction.atomic():
         locked = SheetUpload.objects.select_for_update().get(pk=upload.pk)

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tasks_app import permissions, progress_sheet, services, spreadsheets
@@ -29,7 +30,7 @@ def progress_sheet_start(request: HttpRequest) -> HttpResponse:
     form = ProgressSheetUploadForm(request.POST or None, request.FILES or None, agencies=agencies)
     file_errors: list = []
     if request.method == "POST":
-        if not agencies:
+        if not form.agencies:
             raise PermissionDenied
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
@@ -50,7 +51,7 @@ def progress_sheet_start(request: HttpRequest) -> HttpResponse:
                 return redirect("tasks_app:progress-sheet-preview", pk=upload.pk)
     context = {
         "form": form,
-        "agencies": list(form.fields["agency"].queryset),
+        "agencies": form.agencies,
         "file_errors": file_errors,
         "max_mb": spreadsheets.MAX_UPLOAD_BYTES // 1024 // 1024,
         "state_labels": list(progress_sheet.state_labels().values()),
@@ -103,7 +104,12 @@ def progress_sheet_preview(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(count)s progress reports were recorded.") % {"count": summary["updates"]},
+                ngettext(
+                    "%(count)s progress report was recorded.",
+                    "%(count)s progress reports were recorded.",
+                    summary["updates"],
+                )
+                % {"count": summary["updates"]},
             )
             return redirect("tasks_app:progress-sheet-preview", pk=upload.pk)
     preview = None
