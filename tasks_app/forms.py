@@ -275,6 +275,28 @@ class ProgressForm(StyledFormMixin, forms.Form):
             self.fields["kpi_actual"].help_text = _("Unit: %(unit)s") % {"unit": task.kpi_unit}
 
 
+class ProgressSheetUploadForm(StyledFormMixin, forms.Form):
+    """A filled progress sheet (tasks_app/progress_sheet.py), for one of the agencies the
+    user reports for."""
+
+    agency = forms.ModelChoiceField(
+        label=_("Agency"), queryset=Agency.objects.none(), empty_label=None
+    )
+    file = forms.FileField(
+        label=_("Filled progress sheet (.xlsx)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}),
+    )
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        agencies = agencies.order_by(vi_order(AGENCY_LABEL), "code")
+        self.agencies = list(agencies)  # the page offers a download for each
+        self.fields["agency"].queryset = agencies
+        if len(self.agencies) == 1:
+            self.fields["agency"].widget = forms.HiddenInput()
+            self.fields["agency"].initial = self.agencies[0].pk
+
+
 # --- Contribution (coordinating agency) --------------------------------------------------------
 
 

@@ -215,6 +215,23 @@ def contributing_agencies(user, task: Task) -> QuerySet[Agency]:
     return task.coordinating_agencies.filter(pk__in=_agency_ids(user, AGENCY_STAFF_ROLES))
 
 
+def reporting_agencies(user) -> QuerySet[Agency]:
+    """The agencies for which the user reports progress (staff: manager or officer), the
+    agencies whose tasks `can_report_progress` lets the user report on."""
+    return Agency.objects.filter(pk__in=_agency_ids(user, AGENCY_STAFF_ROLES))
+
+
+def reporting_agency_ids(user) -> set[int]:
+    """The ids of `reporting_agencies`, without a query once the user's roles were read."""
+    return _agency_ids(user, AGENCY_STAFF_ROLES)
+
+
+def reports_for(user, agency_id: int) -> bool:
+    """Whether the user reports progress for this agency (the rule of `can_report_progress`
+    for all of its tasks); no query once the user's roles were read."""
+    return agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
+
+
 # --- DRF permission classes ------------------------------------------------------------------
 # The API asks the same predicates as the pages. Object-level checks run after the object was
 # loaded through the visible scope, so a hidden task answers 404 before any 403 is decided.

@@ -481,28 +481,69 @@ def _announce_if_past(update: StatusUpdate) -> None:
         past_status_recorded.send(sender=StatusUpdate, task=update.task, day=day)
 
 
-def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
-    """Validate and store one update on a task read at the version the caller checked
-    (locked, or compare-and-set by _mirror)."""
-    if fields["state"] in _DONE_STATES:
-        fields["progress"] = 100
+def status_update_validate(
+    task: Task,
+    *,
+    has_evidence: bool = False,
+    recorded_at: datetime.datetime | None = None,
+    author=None,
+    agency: Agency | None = None,
+    kind: str = UpdateKind.REPORT,
+    state: str,
+    progress: int,
+    kpi_actual: Decimal | None = None,
+    completed_on: datetime.date | None = None,
+    result: str = "",
+    difficulties: str = "",
+    proposals: str = "",
+    reason: str = "",
+) -> StatusUpdate:
+    """The update `status_update_record` would store on `task` as it is now, checked with
+    the same rules, unsaved (a completion counts as 100%). Raises ValidationError with a
+    message per field. Runs no query: a preview of many updates calls it per row."""
+    if state in _DONE_STATES:
+        progress = 100
+    recorded_at = recorded_at or timezone.now()
     _validate_update(
         task=task,
-        state=fields["state"],
-        progress=fields["progress"],
-        completed_on=fields["completed_on"],
-        result=fields["result"],
-        reason=fields["reason"],
-        kpi_actual=fields["kpi_actual"],
-        has_evidence=bool(evidence),
+        state=state,
+        progress=progress,
+        completed_on=completed_on,
+        result=result,
+        reason=reason,
+        kpi_actual=kpi_actual,
+        has_evidence=has_evidence,
         recorded_on=timezone.localdate(recorded_at),
     )
-    update = StatusUpdate(task=task, recorded_at=recorded_at, **fields)
+    update = StatusUpdate(
+        task=task,
+        recorded_at=recorded_at,
+        author=author,
+        agency=agency,
+        kind=kind,
+        state=state,
+        progress=progress,
+        kpi_actual=kpi_actual,
+        completed_on=completed_on,
+        result=result,
+        difficulties=difficulties,
+        proposals=proposals,
+        reason=reason,
+    )
     # The author and agency were loaded by the caller, and the task row is written first:
     # checking that they exist would cost a query each. The model's check constraints
     # (progress 0–100, a completed update has its date) are _validate_update's rules
     # already, and PostgreSQL enforces them too.
     update.full_clean(exclude=["task", "author", "agency"], validate_constraints=False)
+    return update
+
+
+def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
+    """Validate and store one update on a task read at the version the caller checked
+    (locked, or compare-and-set by _mirror)."""
+    update = status_update_validate(
+        task, has_evidence=bool(evidence), recorded_at=recorded_at, **fields
+    )
     # The row first: a stale task stops here, before any file is stored.
     _mirror(task, update)
     update.save()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_app import views, views_plan_excel, views_plans
+from tasks_app import views, views_plan_excel, views_plans, views_progress_sheet
 
 app_name = "tasks_app"
 
@@ -43,5 +43,17 @@ urlpatterns = [
         "plans/imports/<int:pk>/",
         views_plan_excel.plan_import_preview,
         name="plan-import-preview",
+    ),
+    # The agencies' progress sheets (issue 13): download, fill, preview, record.
+    path("tasks/progress-sheet/", views_progress_sheet.progress_sheet_start, name="progress-sheet"),
+    path(
+        "tasks/progress-sheet/download/<int:agency_pk>/",
+        views_progress_sheet.progress_sheet_download,
+        name="progress-sheet-download",
+    ),
+    path(
+        "tasks/progress-sheet/<int:pk>/",
+        views_progress_sheet.progress_sheet_preview,
+        name="progress-sheet-preview",
     ),
 ]

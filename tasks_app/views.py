@@ -157,6 +157,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "as_of": as_of,
         "from_dashboard": form.from_dashboard(),
         "filters_active": sum(1 for value in active if value),
+        # Agency staff may report many tasks at once with a spreadsheet (no query: the
+        # user's roles were read for the scope).
+        "reports_by_sheet": bool(permissions.reporting_agency_ids(request.user)),
     }
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "tasks_app/partials/_task_table.html", context)
