@@ -44,7 +44,9 @@ class DashboardQuerySerializer(serializers.Serializer):
     as_of = serializers.DateField(
         required=False, help_text="The as-of date D (YYYY-MM-DD); default: today."
     )
-    plan = serializers.IntegerField(required=False, help_text="Plan id; default: the newest.")
+    plan = serializers.IntegerField(
+        required=False, help_text="Plan id; default: the newest plan started by as_of."
+    )
     level = serializers.IntegerField(
         required=False, help_text="Administrative level id of the lead agency."
     )

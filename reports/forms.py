@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from plan_tracker.widgets import QuickSelect
-from reports.selectors import DashboardFilters, dashboard_plans
+from reports.selectors import DashboardFilters, dashboard_plans, default_plan
 from tasks_app.collation import vi_order
 from tasks_app.models import AGENCY_LABEL, AdministrativeLevel, Agency, Plan, PriorityArea
 from tasks_app.permissions import agencies_visible_to
@@ -24,7 +24,8 @@ class DateInput(forms.DateInput):
 
 class DashboardFilterForm(forms.Form):
     """As-of date, plan, level, priority area and agency subtree. Every field is optional:
-    the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the newest one. The agency
+    the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the one in force at that
+    date (`default_plan`). The agency
     list holds only agencies the user may read about, so another district's agency is an
     invalid choice, exactly like one that does not exist."""
 
@@ -69,6 +70,11 @@ class DashboardFilterForm(forms.Form):
         plans = dashboard_plans()
         self.fields["plan"].queryset = plans
         plan = self._chosen_plan(plans)
+        # Shown selected, so that a filter changed on the page keeps the plan on screen.
+        self.fields["plan"].initial = plan
+        if self.is_bound and plan is not None and not self.data.get("plan"):
+            self.data = self.data.copy()
+            self.data["plan"] = str(plan.pk)
         self.fields["priority_area"].queryset = (
             PriorityArea.objects.filter(plan=plan).order_by("order", "code")
             if plan
@@ -82,20 +88,29 @@ class DashboardFilterForm(forms.Form):
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = f"{css} form-control-sm"
 
+    def _as_of_asked(self) -> datetime.date | None:
+        """The as-of date in the data, if it is one (before the form is cleaned)."""
+        try:
+            return self.fields["as_of"].clean((self.data or {}).get("as_of"))
+        except forms.ValidationError:
+            return None
+
     def _chosen_plan(self, plans) -> Plan | None:
         value = (self.data or {}).get("plan")
         if value:
             try:
-                return plans.filter(pk=int(value)).first() or plans.first()
+                found = plans.filter(pk=int(value)).first()
             except (TypeError, ValueError):
-                pass
-        return plans.first()
+                found = None
+            if found is not None:
+                return found
+        return default_plan(self._as_of_asked())
 
     def clean_as_of(self) -> datetime.date:
         return self.cleaned_data.get("as_of") or timezone.localdate()
 
     def clean_plan(self) -> Plan | None:
-        return self.cleaned_data.get("plan") or self.fields["plan"].queryset.first()
+        return self.cleaned_data.get("plan") or default_plan(self._as_of_asked())
 
     def to_filters(self, *, lenient: bool = True) -> DashboardFilters | None:
         """The filters to compute. `lenient` (the page) drops invalid fields and keeps the
@@ -108,7 +123,7 @@ class DashboardFilterForm(forms.Form):
             data = {}
         if not lenient and self.errors:
             return None
-        plan = data.get("plan") or self.fields["plan"].queryset.first()
+        plan = data.get("plan") or default_plan(data.get("as_of"))
         if plan is None:
             return None
         area = data.get("priority_area")

@@ -702,5 +702,10 @@ def dashboard_plans() -> QuerySet[Plan]:
     return Plan.objects.order_by("-period_start", "code")
 
 
-def default_plan() -> Plan | None:
-    return dashboard_plans().first()
+def default_plan(as_of: datetime.date | None = None) -> Plan | None:
+    """The plan the dashboard shows when none is chosen: the newest plan that had started by
+    `as_of` (default today), so a date in 2022 opens the 2022 plan and today the current
+    one; the newest plan when none had started yet."""
+    plans = dashboard_plans()
+    started = plans.filter(period_start__lte=as_of or timezone.localdate()).first()
+    return started or plans.first()

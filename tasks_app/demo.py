@@ -22,9 +22,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tasks_app.choices import ExtensionStatus, Role, TaskState
+from tasks_app.demo_current import demo_current_load
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -80,6 +82,9 @@ DEMO_ACCOUNTS = (
     DemoAccount("giaothuy", "Lan", "Phạm Thị", "UBND_GIAOTHUY", Role.MANAGER),
     DemoAccount("haitrung", "Mai", "Trần Thị", "HH_HAITRUNG", Role.MANAGER),
     DemoAccount("syt", "Minh", "Lê Quang", "SYT", Role.MANAGER),
+    # Today's agencies, since the 2025 reform (the current-year plan: demo_current.py).
+    DemoAccount("skhcn", "Quân", "Hoàng Minh", "NB_SKHCN", Role.MONITOR),
+    DemoAccount("xahaihau", "Hà", "Đặng Thu", "NB_XA_HAIHAU", Role.MANAGER),
 )
 
 # The ten district-level People's Committees of 2022: the two plan items that every
@@ -795,6 +800,7 @@ def demo_load(*, plan: Plan) -> DemoResult:
                 password=DEMO_PASSWORD,
             )
         )
+        result.lines += demo_current_load(today=timezone.localdate(), users=users)
         if _has_activity(plan):
             result.lines.append(
                 _("Demo activity: skipped, plan {code} already has activity.").format(

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from reports.links import tasks_url
 
@@ -158,3 +159,14 @@ def test_a_long_level_lists_its_most_overdue_agencies_and_the_whole_ranking_on_r
     for table in whole.context["ranking_tables"]:
         assert table.rows == table.ranking.agencies and not table.shortened
     assert "data-ranking-shortened" not in whole.content.decode()
+
+
+def test_without_a_plan_the_dashboard_opens_the_plan_in_force_at_the_date(leader_client):
+    today = leader_client.get(reverse("reports:dashboard")).context["board"]
+    in_2022 = leader_client.get(reverse("reports:dashboard"), {"as_of": "2022-06-30"}).context[
+        "board"
+    ]
+
+    # Today the current year's plan of today's agencies; a date in 2022 the 2022 plan.
+    assert today.filters.plan.code == f"CDS-NB-{timezone.localdate().year}"
+    assert in_2022.filters.plan.code == "CDS-ND-2022"

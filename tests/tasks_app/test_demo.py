@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tasks_app.choices import ExtensionStatus, ReportCategory, Role, TaskState, UpdateKind
 from tasks_app.demo import DEMO_PASSWORD, DISTRICTS, demo_categories
@@ -24,6 +24,7 @@ from tasks_app.models import (
     Task,
     TaskChange,
 )
+from tasks_app.permissions import tasks_visible_to
 from tasks_app.planfile import plan_file_read
 from tasks_app.querysets import local_tz
 
@@ -69,6 +70,8 @@ def test_demo_accounts_log_in_with_their_memberships(plan):
         "giaothuy": {("UBND_GIAOTHUY", Role.MANAGER)},
         "haitrung": {("HH_HAITRUNG", Role.MANAGER)},
         "syt": {("SYT", Role.MANAGER)},
+        "skhcn": {("NB_SKHCN", Role.MONITOR)},
+        "xahaihau": {("NB_XA_HAIHAU", Role.MANAGER)},
     }
     for username, memberships in expected.items():
         user = authenticate(username=username, password=DEMO_PASSWORD)
@@ -90,8 +93,9 @@ def test_demo_twice_creates_nothing_more(plan):
 
     assert {model: model.objects.count() for model in models} == before
     assert dict(Task.objects.values_list("code", "version")) == versions
-    assert "Demo accounts: 7 (0 new)" in out.getvalue()
+    assert "Demo accounts: 9 (0 new)" in out.getvalue()
     assert "skipped" in out.getvalue()
+    assert "already there" in out.getvalue()
 
 
 @pytest.mark.parametrize("as_of", [JUNE, DECEMBER])
@@ -217,3 +221,22 @@ def test_demo_needs_the_2022_plan(demo_output, db, tmp_path):
 
     assert "CDS22-26" in str(refused.value)
     assert not Plan.objects.filter(code="CDS-OTHER").exists()
+
+
+def test_the_demo_opened_today_shows_live_work_of_todays_agencies(demo_output, db):
+    today = timezone.localdate()
+    plan = Plan.objects.get(code=f"CDS-NB-{today.year}")
+
+    assert (plan.period_start.year, plan.period_end.year) == (today.year, today.year)
+    assert "minh họa" in plan.title or "illustrative" in plan.title
+    leads = Agency.objects.filter(led_tasks__plan=plan).distinct()
+    assert leads.exists() and all(agency.is_valid_on(today) for agency in leads)
+    categories = demo_categories(plan=plan, as_of=today)
+    # Work in progress, late and done, today.
+    assert {"in_progress", "overdue", "completed_on_time", "completed_late"} <= set(categories)
+    recent = StatusUpdate.objects.filter(
+        task__plan=plan, recorded_at__gte=timezone.now() - datetime.timedelta(days=31)
+    )
+    assert recent.exists()
+    xahaihau_tasks = tasks_visible_to(get_user_model().objects.get(username="xahaihau"))
+    assert xahaihau_tasks.filter(plan=plan).exists()
