@@ -28,7 +28,7 @@ from tasks_app.choices import (
     TaskState,
     UpdateKind,
 )
-from tasks_app.querysets import AgencyQuerySet, TaskQuerySet
+from tasks_app.querysets import AdministrativeLevelQuerySet, AgencyQuerySet, TaskQuerySet
 from tasks_app.search import fold
 
 
@@ -41,6 +41,8 @@ class AdministrativeLevel(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    objects = AdministrativeLevelQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "code"]
