@@ -85,7 +85,7 @@ from tasks_app.models import (
     StatusUpdate,
 )
 from tasks_app.permissions import agencies_visible_to, sees_everything, tasks_visible_to
-from tasks_app.querysets import TaskQuerySet, in_force_on, is_in_force
+from tasks_app.querysets import TaskQuerySet, in_force_on
 
 C = ReportCategory
 
@@ -668,7 +668,7 @@ def dashboard_summary(
             parent_id=a.parent_id,
             parent_name=a.parent.name if a.parent else "",
             parent_short_name=a.parent.short_name if a.parent else "",
-            in_force=is_in_force(a, filters.as_of),
+            in_force=a.is_valid_on(filters.as_of),
         )
         for a in _ranked_agencies(user=user, filters=filters, leads=list(by_agency))
     ]
@@ -737,7 +737,7 @@ def _rank_by_level(
     rankings = []
     gone: list[AgencyRow] = []
     for level in levels:
-        level_in_force = as_of is None or is_in_force(level, as_of)
+        level_in_force = as_of is None or level.is_valid_on(as_of)
         rows = []
         for row in by_level[level.pk]:
             if level_in_force and row.in_force:

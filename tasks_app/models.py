@@ -52,6 +52,12 @@ class AdministrativeLevel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def is_valid_on(self, day: datetime.date) -> bool:
+        """Whether the level existed on `day` (AdministrativeLevel.objects.valid_on)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
 
 class Agency(models.Model):
     """An agency (department, People's Committee, office…) in the tree of the province.

@@ -36,13 +36,6 @@ def in_force_on(day: datetime.date) -> Q:
     )
 
 
-def is_in_force(row, day: datetime.date) -> bool:
-    """`in_force_on` for a row already loaded (an agency or an administrative level)."""
-    return (row.valid_from is None or row.valid_from <= day) and (
-        row.valid_to is None or row.valid_to >= day
-    )
-
-
 class AdministrativeLevelQuerySet(models.QuerySet):
     def valid_on(self, day: datetime.date) -> "AdministrativeLevelQuerySet":
         """Levels in force on `day` (the district level ended on 30/06/2025)."""
