@@ -28,7 +28,8 @@ class DashboardFilterForm(forms.Form):
     """As-of date, plan, level, priority area and agency subtree. Every field is optional:
     the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the newest one. The agency
     list holds only agencies the user may read about, so another district's agency is an
-    invalid choice, exactly like one that does not exist."""
+    invalid choice, exactly like one that does not exist. The level and agency lists are
+    the map at the as-of date: the levels and agencies in force on that day."""
 
     as_of = forms.DateField(
         label=_("As of"),
