@@ -117,6 +117,12 @@ class AreaSerializer(serializers.Serializer):
     counts = CountsSerializer()
 
 
+class ParentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    short_name = serializers.CharField()
+
+
 class AgencySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -125,13 +131,22 @@ class AgencySerializer(serializers.Serializer):
     rank = serializers.IntegerField(
         allow_null=True, help_text="By on-time rate within the level; null when nothing is due."
     )
+    parent = ParentSerializer(allow_null=True, help_text="The parent agency, as at D.")
+    in_force = serializers.BooleanField(
+        help_text="False: the agency no longer existed at D but led tasks counted at D."
+    )
     counts = CountsSerializer()
 
 
 class LevelRankingSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(
+        allow_null=True, help_text="Null for the group of agencies no longer in force at D."
+    )
     code = serializers.CharField()
     name = serializers.CharField()
+    in_force = serializers.BooleanField(
+        help_text="True: an administrative level in force at D, its agencies ranked."
+    )
     agencies = AgencySerializer(many=True)
 
 
@@ -214,12 +229,24 @@ def _areas(board: Dashboard) -> list[dict]:
     ]
 
 
+def _parent(agency) -> dict | None:
+    """The agency's parent as at D (the agency row's own parent: rows are versioned)."""
+    if agency.parent_id is None:
+        return None
+    return {
+        "id": agency.parent_id,
+        "name": agency.parent_name,
+        "short_name": agency.parent_short_name,
+    }
+
+
 def _rankings(board: Dashboard) -> list[dict]:
     return [
         {
             "id": r.id,
             "code": r.code,
             "name": r.name,
+            "in_force": r.in_force,
             "agencies": [
                 {
                     "id": a.id,
@@ -227,6 +254,8 @@ def _rankings(board: Dashboard) -> list[dict]:
                     "name": a.name,
                     "short_name": a.short_name,
                     "rank": a.rank,
+                    "parent": _parent(a),
+                    "in_force": a.in_force,
                     "counts": _counts(a.counts, board.filters, lead_agency=a.id),
                 }
                 for a in r.agencies
@@ -254,7 +283,10 @@ def _trend(points, filters: DashboardFilters) -> list[dict]:
 # --- Views ------------------------------------------------------------------------------------
 
 _ERRORS = {
-    400: validation_error("Invalid filter (unknown or hidden plan, area, agency)."),
+    400: validation_error(
+        "Invalid filter (unknown or hidden plan, area, agency; a level or agency that does "
+        "not exist on the as-of date)."
+    ),
     404: detail_error("There is no plan yet."),
 }
 

@@ -4,6 +4,7 @@ import datetime
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from plan_tracker.widgets import QuickSelect
@@ -11,6 +12,7 @@ from reports.selectors import DashboardFilters, dashboard_plans, default_plan
 from tasks_app.collation import vi_order
 from tasks_app.models import AGENCY_LABEL, AdministrativeLevel, Agency, Plan, PriorityArea
 from tasks_app.permissions import agencies_visible_to
+from tasks_app.querysets import in_force_on
 
 
 class DateInput(forms.DateInput):
@@ -25,9 +27,9 @@ class DateInput(forms.DateInput):
 class DashboardFilterForm(forms.Form):
     """As-of date, plan, level, priority area and agency subtree. Every field is optional:
     the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the one in force at that
-    date (`default_plan`). The agency
-    list holds only agencies the user may read about, so another district's agency is an
-    invalid choice, exactly like one that does not exist."""
+    date (`default_plan`). The agency list holds only agencies the user may read about, so another district's agency is an
+    invalid choice, exactly like one that does not exist. The level and agency lists are
+    the map at the as-of date: the levels and agencies in force on that day."""
 
     as_of = forms.DateField(
         label=_("As of"),
@@ -44,7 +46,7 @@ class DashboardFilterForm(forms.Form):
     )
     level = forms.ModelChoiceField(
         label=_("Level"),
-        queryset=AdministrativeLevel.objects.order_by("order", "code"),
+        queryset=AdministrativeLevel.objects.none(),
         required=False,
         empty_label=_("All levels"),
         widget=QuickSelect,
@@ -80,20 +82,42 @@ class DashboardFilterForm(forms.Form):
             if plan
             else PriorityArea.objects.none()
         )
-        self.fields["agency"].queryset = agencies_visible_to(user).order_by(
-            vi_order(AGENCY_LABEL), "code"
+        # The map at D: only the levels and agencies in force on the as-of date are offered
+        # (the district level and its agencies end on 30/06/2025); another one is an
+        # invalid choice, said with the date.
+        day = self._chosen_day()
+        self.fields["level"].queryset = AdministrativeLevel.objects.valid_on(day).order_by(
+            "order", "code"
         )
+        self.fields["agency"].queryset = (
+            agencies_visible_to(user)
+            .filter(in_force_on(day))
+            .order_by(vi_order(AGENCY_LABEL), "code")
+        )
+        shown = date_format(day, "d/m/Y")
+        self.fields["level"].error_messages["invalid_choice"] = _(
+            "Choose a level that exists on %(date)s."
+        ) % {"date": shown}
+        self.fields["agency"].error_messages["invalid_choice"] = _(
+            "Choose an agency of your scope that exists on %(date)s."
+        ) % {"date": shown}
         self.fields["as_of"].initial = timezone.localdate()
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = f"{css} form-control-sm"
 
-    def _as_of_asked(self) -> datetime.date | None:
-        """The as-of date in the data, if it is one (before the form is cleaned)."""
-        try:
-            return self.fields["as_of"].clean((self.data or {}).get("as_of"))
-        except forms.ValidationError:
-            return None
+    def _chosen_day(self) -> datetime.date:
+        """The as-of date asked for, read before validation (the level and agency choices
+        depend on it); today when it is missing or invalid, as `clean_as_of` does."""
+        value = (self.data or {}).get("as_of")
+        if value:
+            try:
+                day = self.fields["as_of"].to_python(value)
+            except forms.ValidationError:
+                day = None
+            if day is not None:
+                return day
+        return timezone.localdate()
 
     def _chosen_plan(self, plans) -> Plan | None:
         value = (self.data or {}).get("plan")
@@ -104,13 +128,13 @@ class DashboardFilterForm(forms.Form):
                 found = None
             if found is not None:
                 return found
-        return default_plan(self._as_of_asked())
+        return default_plan(self._chosen_day())
 
     def clean_as_of(self) -> datetime.date:
         return self.cleaned_data.get("as_of") or timezone.localdate()
 
     def clean_plan(self) -> Plan | None:
-        return self.cleaned_data.get("plan") or default_plan(self._as_of_asked())
+        return self.cleaned_data.get("plan") or default_plan(self._chosen_day())
 
     def to_filters(self, *, lenient: bool = True) -> DashboardFilters | None:
         """The filters to compute. `lenient` (the page) drops invalid fields and keeps the

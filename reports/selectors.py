@@ -24,7 +24,9 @@ amount of data:
    match what they were computed from (reports/trend_store.py, four small queries), the
    other points in ONE query, a UNION ALL of one grouped count per point (the page loads
    the trend as a separate fragment);
-6. the names of the areas, agencies and levels that appear — three small queries.
+6. the areas, the agencies and the levels of the map at D — three small queries: the
+   rankings list the agencies in force at D (with their parent then) under the levels in
+   force at D, plus any agency that led a counted task at D.
 
 Queries 2 and 3 first narrow the tasks with stored columns (`_overdue_candidates`).
 
@@ -63,6 +65,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from tasks_app.categories import day_is_over, end_of_day, facts_at
 from tasks_app.choices import (
@@ -81,8 +84,8 @@ from tasks_app.models import (
     PriorityArea,
     StatusUpdate,
 )
-from tasks_app.permissions import sees_everything, tasks_visible_to
-from tasks_app.querysets import TaskQuerySet
+from tasks_app.permissions import agencies_visible_to, sees_everything, tasks_visible_to
+from tasks_app.querysets import TaskQuerySet, in_force_on
 
 C = ReportCategory
 
@@ -107,6 +110,9 @@ AGEING_FIELDS: dict[str, str] = {
     AgeingBand.DAYS_31_90: "overdue_31_90",
     AgeingBand.OVER_90: "overdue_over_90",
 }
+
+# The `code` of the group of agencies no longer in force at D (not a level: no level has it).
+NOT_IN_FORCE = "not-in-force"
 
 # How many overdue tasks the dashboard lists (oldest first); the count is always complete.
 OVERDUE_LIST_LIMIT = 20
@@ -219,6 +225,9 @@ class AreaRow:
 
 @dataclass
 class AgencyRow:
+    """One agency as it was at D: the agency row is versioned (a renamed agency is a new
+    row), so its name, level and parent are those in force at D."""
+
     id: int
     code: str
     name: str
@@ -226,20 +235,33 @@ class AgencyRow:
     level_id: int
     counts: Counts = field(default_factory=Counts)
     rank: int | None = None  # by on-time rate within the level; None when nothing is due
+    parent_id: int | None = None
+    parent_name: str = ""
+    parent_short_name: str = ""
+    # False: the agency (or its level) no longer existed at D, yet led a task counted at D
+    # (a task not reassigned yet); it is listed apart, unranked.
+    in_force: bool = True
 
     @property
     def label(self) -> str:
         return self.short_name or self.name
 
+    @property
+    def parent_label(self) -> str:
+        return self.parent_short_name or self.parent_name
+
 
 @dataclass
 class LevelRanking:
-    """Agencies of one administrative level (departments, districts, communes), ranked."""
+    """Agencies of one administrative level in force at D (departments, districts,
+    communes), ranked; or, with `in_force` false (id None), the agencies no longer in force
+    at D that still led counted tasks, unranked."""
 
-    id: int
+    id: int | None
     code: str
     name: str
     agencies: list[AgencyRow]
+    in_force: bool = True
 
 
 @dataclass
@@ -643,12 +665,14 @@ def dashboard_summary(
             short_name=a.short_name,
             level_id=a.level_id,
             counts=by_agency[a.pk],
+            parent_id=a.parent_id,
+            parent_name=a.parent.name if a.parent else "",
+            parent_short_name=a.parent.short_name if a.parent else "",
+            in_force=a.is_valid_on(filters.as_of),
         )
-        for a in Agency.objects.filter(pk__in=list(by_agency)).only(
-            "pk", "code", "name", "short_name", "level_id"
-        )
+        for a in _ranked_agencies(user=user, filters=filters, leads=list(by_agency))
     ]
-    rankings = _rank_by_level(agencies)
+    rankings = _rank_by_level(agencies, as_of=filters.as_of)
     extensions = dashboard_extensions(user=user, filters=filters, tasks=tasks)
 
     return Dashboard(
@@ -668,18 +692,62 @@ def dashboard_summary(
     )
 
 
-def _rank_by_level(agencies: list[AgencyRow]) -> list[LevelRanking]:
+def _ranked_agencies(*, user, filters: DashboardFilters, leads: list[int]) -> QuerySet[Agency]:
+    """The agencies of the rankings at D: those in force at D that the user may read about
+    and that the level and agency filters keep, plus every agency that led a task counted
+    at D (`leads`: even one no longer in force, so that no task leaves the totals). One
+    query, with each agency's parent (as in force at D: a versioned agency row keeps the
+    parent it had)."""
+    in_map = agencies_visible_to(user).filter(in_force_on(filters.as_of))
+    if filters.level is not None:
+        in_map = in_map.filter(level=filters.level)
+    if filters.agency is not None:
+        in_map = in_map.filter(path__startswith=filters.agency.path)
+    return (
+        Agency.objects.filter(Q(pk__in=leads) | Q(pk__in=in_map.values("pk")))
+        .select_related("parent")
+        .only(
+            "pk",
+            "code",
+            "name",
+            "short_name",
+            "level_id",
+            "valid_from",
+            "valid_to",
+            "parent__name",
+            "parent__short_name",
+        )
+    )
+
+
+def _rank_by_level(
+    agencies: list[AgencyRow], *, as_of: datetime.date | None = None
+) -> list[LevelRanking]:
     """Agencies ranked within their administrative level: highest on-time rate first,
-    then fewest overdue tasks; agencies with nothing due yet come last, unranked."""
+    then fewest overdue tasks; agencies with nothing due yet come last, unranked.
+
+    Only the levels in force at `as_of` (all of them without a date) have a ranking, in
+    their order; an agency no longer in force at D (or of a level no longer in force: the
+    districts after 30/06/2025) that still led counted tasks is listed last, in a group of
+    its own, unranked (its tasks are to be reassigned)."""
     by_level: dict[int, list[AgencyRow]] = defaultdict(list)
     for agency in agencies:
         by_level[agency.level_id].append(agency)
+    levels = AdministrativeLevel.objects.filter(pk__in=list(by_level)).order_by("order", "code")
     rankings = []
-    for level in AdministrativeLevel.objects.filter(pk__in=list(by_level)).order_by(
-        "order", "code"
-    ):
-        rows = sorted(
-            by_level[level.pk],
+    gone: list[AgencyRow] = []
+    for level in levels:
+        level_in_force = as_of is None or level.is_valid_on(as_of)
+        rows = []
+        for row in by_level[level.pk]:
+            if level_in_force and row.in_force:
+                rows.append(row)
+            else:
+                row.in_force = False
+                gone.append(row)
+        if not rows:
+            continue
+        rows.sort(
             key=lambda r: (
                 r.counts.on_time_rate is None,
                 -(r.counts.on_time_rate or 0),
@@ -693,6 +761,17 @@ def _rank_by_level(agencies: list[AgencyRow]) -> list[LevelRanking]:
                 rank += 1
                 row.rank = rank
         rankings.append(LevelRanking(id=level.pk, code=level.code, name=level.name, agencies=rows))
+    if gone:
+        gone.sort(key=lambda r: (-r.counts.overdue, -r.counts.total, vi_sort_key(r.label)))
+        rankings.append(
+            LevelRanking(
+                id=None,
+                code=NOT_IN_FORCE,
+                name=gettext("Agencies no longer in force at this date"),
+                agencies=gone,
+                in_force=False,
+            )
+        )
     return rankings
 
 

@@ -477,7 +477,8 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
             long_levels.append({"name": ranking.name, "rows": _agency_rows(ranking)})
             continue
         chart = None
-        if len(ranking.agencies) >= 2:
+        # The agencies no longer in force at D (tasks to reassign) are not ranked: no chart.
+        if len(ranking.agencies) >= 2 and ranking.in_force:
             chart = mark_safe(  # noqa: S308 - charts escape every text they draw
                 charts.ranking_chart(ranking, variant=charts.PDF, width=640)
             )

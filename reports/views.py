@@ -64,7 +64,9 @@ def _ranking_tables(board, *, whole: bool) -> list[RankingTable]:
                 agencies,
                 key=lambda r: (-r.counts.overdue, r.counts.on_time_rate or 0, vi_sort_key(r.label)),
             )[:RANKING_ROWS_SHORT]
-        chart = mark_safe(charts.ranking_chart(ranking)) if small else ""  # noqa: S308
+        # No chart for the agencies no longer in force at D: they are not ranked.
+        drawn = small and ranking.in_force
+        chart = mark_safe(charts.ranking_chart(ranking)) if drawn else ""  # noqa: S308
         tables.append(RankingTable(ranking=ranking, chart=chart, rows=rows))
     return tables
 

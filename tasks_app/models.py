@@ -28,7 +28,7 @@ from tasks_app.choices import (
     TaskState,
     UpdateKind,
 )
-from tasks_app.querysets import AgencyQuerySet, TaskQuerySet
+from tasks_app.querysets import AdministrativeLevelQuerySet, AgencyQuerySet, TaskQuerySet
 from tasks_app.search import fold
 
 
@@ -42,6 +42,8 @@ class AdministrativeLevel(models.Model):
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
 
+    objects = AdministrativeLevelQuerySet.as_manager()
+
     class Meta:
         ordering = ["order", "code"]
         verbose_name = _("administrative level")
@@ -49,6 +51,12 @@ class AdministrativeLevel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_valid_on(self, day: datetime.date) -> bool:
+        """Whether the level existed on `day` (AdministrativeLevel.objects.valid_on)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
 
 class Agency(models.Model):

@@ -19,6 +19,7 @@ from tasks_app.categories import (
 )
 
 __all__ = [
+    "AdministrativeLevelQuerySet",
     "AgencyQuerySet",
     "SimpleCase",
     "TaskQuerySet",
@@ -26,6 +27,19 @@ __all__ = [
     "end_of_day",
     "local_tz",
 ]
+
+
+def in_force_on(day: datetime.date) -> Q:
+    """The rows whose validity (`valid_from`, `valid_to`: null for open-ended) covers `day`."""
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=day)) & (
+        Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+    )
+
+
+class AdministrativeLevelQuerySet(models.QuerySet):
+    def valid_on(self, day: datetime.date) -> "AdministrativeLevelQuerySet":
+        """Levels in force on `day` (the district level ended on 30/06/2025)."""
+        return self.filter(in_force_on(day))
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -38,10 +52,7 @@ class AgencyQuerySet(models.QuerySet):
 
     def valid_on(self, day: datetime.date) -> "AgencyQuerySet":
         """Agencies that existed on `day`."""
-        return self.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=day),
-            Q(valid_to__isnull=True) | Q(valid_to__gte=day),
-        )
+        return self.filter(in_force_on(day))
 
 
 class SimpleCase(Func):

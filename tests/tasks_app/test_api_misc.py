@@ -191,7 +191,14 @@ def test_the_summary_counts_leaf_tasks_per_category_by_area_and_agency(
     assert _by_area(body)["CQDT"]["total"] == 4
     assert _by_area(body)["YTE"]["not_started"] == 1
     by_agency = {code: counts["total"] for code, counts in _by_agency(body).items()}
-    assert by_agency == {"UBND_HAIHAU": 3, "UBND_GIAOTHUY": 2}
+    # Every agency in force at D is listed (the map at D), those without a task with 0.
+    assert by_agency == {
+        "UBND_HAIHAU": 3,
+        "UBND_GIAOTHUY": 2,
+        "UBND_TINH": 0,
+        "STTTT": 0,
+        "HH_HAITRUNG": 0,
+    }
     assert [c["code"] for c in body["categories"]][:2] == ["completed_on_time", "completed_late"]
 
 
