@@ -27,9 +27,10 @@ class DateInput(forms.DateInput):
 class DashboardFilterForm(forms.Form):
     """As-of date, plan, level, priority area and agency subtree. Every field is optional:
     the date defaults to today (Asia/Ho_Chi_Minh) and the plan to the one in force at that
-    date (`default_plan`). The agency list holds only agencies the user may read about, so another district's agency is an
-    invalid choice, exactly like one that does not exist. The level and agency lists are
-    the map at the as-of date: the levels and agencies in force on that day."""
+    date (`default_plan`). The agency list holds only agencies the user may read about, so
+    another district's agency is an invalid choice, exactly like one that does not exist.
+    The level and agency lists are the map at the as-of date: the levels and agencies in
+    force on that day."""
 
     as_of = forms.DateField(
         label=_("As of"),
