@@ -1172,3 +1172,69 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
         for parent_task in parents.values():
             task_rollup(parent=parent_task)
     return built
+
+
+# --- Tasks that need a new owner (issue 14) ----------------------------------------------------
+
+# A task still to be done; completed and stopped tasks keep their historical lead agency.
+_FINISHED_STATES = (TaskState.COMPLETED, TaskState.WITHDRAWN)
+
+
+def tasks_flag_orphaned(*, on: datetime.date) -> int:
+    """Flag "cần giao lại" (needs_reassignment, version + 1) every open task (neither
+    completed nor stopped) whose lead agency had ceased to exist by `on` (its `valid_to` is
+    before `on`: the agency's last day is over) and that is not flagged yet; returns how
+    many were flagged.
+
+    One UPDATE, no loop over rows. Safe to run twice: a flagged task is skipped, so a second
+    run flags nothing. Nothing is recorded in the change history: the flag is the system's
+    finding, and the reassignment that clears it is recorded (tasks_reassign).
+    """
+    return (
+        Task.objects.filter(needs_reassignment=False, lead_agency__valid_to__lt=on)
+        .exclude(state__in=_FINISHED_STATES)
+        .update(needs_reassignment=True, version=F("version") + 1, updated_at=timezone.now())
+    )
+
+
+def tasks_reassign(
+    *,
+    tasks: Sequence[Task],
+    lead_agency: Agency,
+    author,
+    reason: str,
+    source: str = ChangeSource.PAGE,
+) -> list[Task]:
+    """Give several tasks a new lead agency at once, with one reason: all or nothing.
+
+    Refused (ValidationError, nothing written) without a reason, without tasks, or when the
+    new lead agency no longer exists today. Each task goes through `task_update_fields`, so
+    the change history records each change of lead agency with its author, reason and
+    source, and the "cần giao lại" flag is cleared. A task that this agency leads already is
+    left as it is. Returns the tasks as saved.
+    """
+    reason = reason.strip()
+    errors = {}
+    if not tasks:
+        errors["tasks"] = _("Choose at least one task.")
+    if not reason:
+        errors["reason"] = _("Give the reason for the reassignment.")
+    today = timezone.localdate()
+    if lead_agency.valid_to is not None and lead_agency.valid_to < today:
+        errors["lead_agency"] = _(
+            "%(agency)s ceased to exist on %(date)s: choose an agency that exists today."
+        ) % {"agency": lead_agency, "date": lead_agency.valid_to.strftime("%d/%m/%Y")}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        return [
+            task_update_fields(
+                task=task,
+                expected_version=None,
+                author=author,
+                reason=reason,
+                source=source,
+                lead_agency=lead_agency,
+            )
+            for task in tasks
+        ]
