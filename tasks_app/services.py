@@ -136,6 +136,12 @@ def _code_taken_error(code: str) -> str:
     return _("The plan already has a task with the code “%(code)s”.") % {"code": code}
 
 
+def _has_ceased(agency: Agency) -> bool:
+    """Whether the agency ceased to exist before today: a task it leads needs a new owner
+    (tasks_flag_orphaned states the rule)."""
+    return agency.valid_to is not None and agency.valid_to < timezone.localdate()
+
+
 def _task_built(
     *,
     plan: Plan,
@@ -250,7 +256,8 @@ def task_split(
     *, task: Task, agencies: Sequence[Agency], weights: dict[int, Decimal] | None = None
 ) -> list[Task]:
     """Give each agency its own child task ("tasks per agency"). The children inherit the
-    plan item's title, dates and KPI unit, with the parent's lead agency coordinating.
+    plan item's title, dates and KPI unit, with the parent's lead agency coordinating. A
+    child led by an agency that ceased to exist before today is flagged "cần giao lại".
 
     Safe to run twice: an agency that already has a child keeps it.
     """
@@ -288,6 +295,9 @@ def task_split(
                 kpi_unit=parent.kpi_unit,
                 weight=(weights or {}).get(agency.pk),
                 dti_index_id=parent.dti_index_id,
+                # Split to an agency that no longer exists: flagged at once, as the daily
+                # job (tasks_flag_orphaned) would flag it.
+                needs_reassignment=_has_ceased(agency),
             )
             child.full_clean(validate_constraints=False)
             child.save()
@@ -980,9 +990,10 @@ def task_update_fields(
        assignment date stays on or before the original due date.
     3. Save, bump the version and record each changed field in the change history
        (TaskChange: `author`, `reason`, `source`). A new lead agency clears
-       `needs_reassignment`. Nothing changed: nothing is written, the version stays.
-       `changed_at` defaults to the time the row is written; loaders of past activity pass
-       the historical time.
+       `needs_reassignment`, or sets it for an open task when that agency ceased to exist
+       too (recorded as the change of lead agency only). Nothing changed:
+       nothing is written, the version stays. `changed_at` defaults to the time the row is
+       written; loaders of past activity pass the historical time.
 
     Nothing is written when a check fails.
     """
@@ -1005,8 +1016,13 @@ def task_update_fields(
             if _codes_taken(locked.plan_id, [fields["code"]], exclude=locked.pk):
                 raise ValidationError({"code": _code_taken_error(fields["code"])})
         lead = fields.get("lead_agency")
+        # A new lead agency clears "cần giao lại", unless it ceased to exist too (a
+        # correction of a past assignment) and the task is open; the history records the
+        # change of lead agency, which says it all, not the flag as a second change.
+        flag_implied = "needs_reassignment" not in fields
         if lead is not None and lead.pk != locked.lead_agency_id:
-            fields.setdefault("needs_reassignment", False)
+            still_orphaned = _has_ceased(lead) and locked.state not in _FINISHED_STATES
+            fields.setdefault("needs_reassignment", still_orphaned)
         before = {name: _as_change(getattr(locked, name)) for name in fields}
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -1028,6 +1044,8 @@ def task_update_fields(
         locked.save()
         at = changed_at or locked.updated_at
         for name in changed:
+            if name == "needs_reassignment" and flag_implied:
+                continue
             after = _as_change(getattr(locked, name))
             _record_change(locked, name, before[name], after, context, at=at)
         if coordinators_change is not None:

@@ -17,6 +17,14 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 
 
+@pytest.fixture(autouse=True)
+def district_ended(agencies):
+    """Hải Hậu district (the lead agency of `make_task` tasks) ceased to exist after
+    01/06/2022 in these tests."""
+    agencies["haihau"].valid_to = D(2022, 6, 1)
+    agencies["haihau"].save()
+
+
 def owed(day):
     return {(n.task_code, n.kind, n.recipient.username) for n in reminder_notices_due(day=day)}
 
@@ -37,6 +45,19 @@ def test_a_flagged_tasks_reminders_go_to_the_monitors(make_task, agencies, peopl
         ("T-OK", "province_manager"),
         ("T-OK", "monitor"),
     }
+
+
+def test_a_run_for_a_day_when_the_agency_still_existed_reminds_it(
+    make_task, agencies, people, policy
+):
+    # Rerunning a past day (send_reminders --date) gives what that day's run gave.
+    task = make_task(code="T-HH", due=D(2022, 6, 1))
+    Task.objects.filter(pk=task.pk).update(needs_reassignment=True)
+    assert owed(D(2022, 5, 25)) == {
+        ("T-HH", "due_soon", "manager"),
+        ("T-HH", "due_soon", "officer"),
+    }
+    assert owed(D(2022, 6, 2)) == {("T-HH", "overdue", "monitor")}
 
 
 def test_reminders_go_back_to_the_agency_once_the_task_is_reassigned(

@@ -163,6 +163,23 @@ def test_the_beat_schedule_runs_the_job_at_a_quarter_past_midnight():
     assert entry["schedule"].hour == {0} and entry["schedule"].minute == {15}
 
 
+def test_a_split_to_an_agency_that_no_longer_exists_is_flagged_at_once(
+    haihau_tasks, reform, agencies
+):
+    parent = haihau_tasks["province"]
+    with time_machine.travel(at(D(2025, 7, 2)), tick=False):
+        children = services.task_split(
+            task=parent, agencies=[reform["haitrung"], reform["NB_XA_HAIHAU"]]
+        )
+        assert {c.code: c.needs_reassignment for c in children} == {
+            "TINH-01.HH_HAITRUNG": True,
+            "TINH-01.NB_XA_HAIHAU": False,
+        }
+        # The job finds nothing more to flag among them.
+        services.tasks_flag_orphaned(on=D(2025, 7, 2))
+    assert Task.objects.get(code="TINH-01.HH_HAITRUNG").version == 1
+
+
 # --- Suggestions --------------------------------------------------------------------------------
 
 
@@ -220,8 +237,9 @@ def test_bulk_reassign_records_each_change_and_clears_the_flag(flagged, reform, 
             source=ChangeSource.API,
         )
     assert [t.code for t in tasks] == ["HH-01", "HH-02", "HH-03"]
-    changes = TaskChange.objects.filter(field="lead_agency")
-    assert changes.count() == 3
+    # One change per task: the lead agency (the flag's clearing goes with it).
+    changes = TaskChange.objects.all()
+    assert sorted(changes.values_list("field", flat=True)) == ["lead_agency"] * 3
     for change in changes:
         assert change.author == monitor
         assert change.reason == "Quyết định số 12/QĐ-UBND ngày 02/07/2025"
@@ -229,6 +247,7 @@ def test_bulk_reassign_records_each_change_and_clears_the_flag(flagged, reform, 
         assert change.old_value == str(reform["haihau"].pk)
         assert change.new_value == str(reform["NB_XA_HAIHAU"].pk)
     assert flagged_codes() == {"HH-04"}
+    assert all(t.version == f.version + 1 for t, f in zip(tasks, chosen, strict=True))
     assert set(
         Task.objects.filter(code__in=["HH-01", "HH-02", "HH-03"]).values_list(
             "lead_agency__code", flat=True
@@ -277,6 +296,22 @@ def test_a_failure_on_a_later_task_rolls_back_the_earlier_ones(flagged, reform, 
         )
     assert not TaskChange.objects.exists()
     assert Task.objects.get(pk=flagged[0].pk).lead_agency_id == reform["haihau"].pk
+
+
+def test_correcting_the_lead_to_an_agency_that_ceased_to_exist_keeps_the_flag(
+    flagged, reform, monitor
+):
+    # A correction of a past assignment (the district's commune led it in fact).
+    with time_machine.travel(at(D(2025, 7, 3)), tick=False):
+        task = services.task_update_fields(
+            task=flagged[0],
+            expected_version=None,
+            author=monitor,
+            reason="Nhập sai cơ quan chủ trì",
+            lead_agency=reform["haitrung"],
+        )
+    assert task.needs_reassignment is True
+    assert list(TaskChange.objects.values_list("field", flat=True)) == ["lead_agency"]
 
 
 # --- The page -----------------------------------------------------------------------------------
