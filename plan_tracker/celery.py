@@ -17,6 +17,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # 00:15 every day, Asia/Ho_Chi_Minh: flag "cần giao lại" the open tasks whose lead
+    # agency ceased to exist the day before (tasks_app/tasks.py), so that they are listed
+    # for reassignment and their reminders go to the monitors from the first day. Safe to
+    # fire twice: a flagged task is not flagged again.
+    "tasks-flag-orphaned": {
+        "task": "tasks_app.tasks_flag_orphaned",
+        "schedule": crontab(hour=0, minute=15),
+    },
     # 07:00 every day, Asia/Ho_Chi_Minh: record the reminders owed today and fan out one
     # digest e-mail per recipient (reminders/tasks.py). Safe to fire twice.
     "reminders-daily": {

@@ -240,6 +240,8 @@ def _tasks_owing_notices(day: datetime.date, policies: PolicySet) -> list[dict]:
             "plan_id",
             "lead_agency_id",
             "lead_agency__parent_id",
+            "needs_reassignment",
+            "lead_agency__valid_to",
             "r_state",
             "due_at",
             "r_last_report",
@@ -290,7 +292,12 @@ def reminder_notices_due(*, day: datetime.date) -> list[DueNotice]:
     Recipients:
     - due soon, overdue, no progress: managers and officers of the lead agency, plus those of
       the coordinating agencies when the task's policy includes them;
-    - escalation: managers of the lead agency's parent agency and every monitoring officer.
+    - escalation: managers of the lead agency's parent agency and every monitoring officer;
+    - a task flagged "cần giao lại" (needs_reassignment) whose lead agency had ceased to
+      exist by `day`: every kind goes to the monitoring officers instead of the lead agency
+      and its parent, until the task has a new lead agency (issue 14); coordinating
+      agencies keep theirs. A run for a day when the agency still existed reminds it, as
+      that day's run did.
     Inactive users get nothing. A person reached by several routes gets the notice once.
     """
     policies = reminder_policies()
@@ -313,9 +320,14 @@ def reminder_notices_due(*, day: datetime.date) -> list[DueNotice]:
         ):
             coordinators[task_id].add(agency_id)
 
-    # 2. The people of every agency involved, and the monitors, in one query.
-    agency_ids = {row["lead_agency_id"] for row in rows}
-    agency_ids |= {row["lead_agency__parent_id"] for row in rows} - {None}
+    # 2. The people of every agency involved, and the monitors, in one query. A flagged
+    # task's former lead agency (and its parent) is not involved any more.
+    for row in rows:
+        ended = row["lead_agency__valid_to"]
+        row["orphaned"] = row["needs_reassignment"] and ended is not None and ended < day
+    led = [row for row in rows if not row["orphaned"]]
+    agency_ids = {row["lead_agency_id"] for row in led}
+    agency_ids |= {row["lead_agency__parent_id"] for row in led} - {None}
     for agencies in coordinators.values():
         agency_ids |= agencies
     people = _recipients(
@@ -343,7 +355,13 @@ def reminder_notices_due(*, day: datetime.date) -> list[DueNotice]:
     notices: dict[tuple, DueNotice] = {}
     for row in rows:
         for kind in row["kinds"]:
-            if kind == NoticeKind.ESCALATION:
+            if row["orphaned"]:
+                # No agency answers for the task until the monitors give it a new one.
+                recipients = list(monitors.values())
+                if kind in WORK_KINDS:
+                    for agency_id in coordinators.get(row["pk"], ()):
+                        recipients += staff(agency_id)
+            elif kind == NoticeKind.ESCALATION:
                 managers = people.get((row["lead_agency__parent_id"], Role.MANAGER), [])
                 recipients = [*managers, *monitors.values()]
             else:

@@ -15,7 +15,8 @@ def page_frame(request) -> dict:
     """`memberships` (the user's roles in agencies, by agency), `agency_names` (those
     agencies, each once), `sees_everything`, `can_decide_extension` and
     `pending_extension_count` (extension requests waiting for this user's decision) and
-    `can_manage_tasks` (the plan pages of the monitoring agency)."""
+    `can_manage_tasks` (the plan pages of the monitoring agency) and `reassignment_count`
+    (tasks flagged "cần giao lại", for monitors)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -46,7 +47,14 @@ def page_frame(request) -> dict:
             return 0
         return selectors.extension_list_pending_visible_to(user=user).count()
 
+    @cache
+    def reassignment_count() -> int:
+        if not can_manage_tasks():
+            return 0
+        return selectors.task_needing_reassignment_count(user=user)
+
     return {
+        "reassignment_count": reassignment_count,
         "memberships": memberships,
         "agency_names": agency_names,
         "sees_everything": sees_everything,

@@ -163,6 +163,8 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
     lead_agency = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     due_by = forms.BooleanField(required=False, widget=forms.HiddenInput)
     counted = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The link "Nhiệm vụ cần giao lại" of the monitors' pages (issue 14).
+    needs_reassignment = forms.BooleanField(required=False, widget=forms.HiddenInput)
     overdue_days = forms.ChoiceField(
         required=False,
         choices=[("", ""), *AgeingBand.choices],
@@ -199,6 +201,7 @@ class TaskFilterForm(StyledFormMixin, forms.Form):
             "due_by": bool(data.get("due_by")),
             "overdue_days": data.get("overdue_days") or "",
             "counted": bool(data.get("counted")),
+            "needs_reassignment": True if data.get("needs_reassignment") else None,
         }
 
     def from_dashboard(self) -> bool:

@@ -328,3 +328,57 @@ def default_assigned_on(plan: Plan) -> datetime.date:
     """Today, moved into the plan's period."""
     today = timezone.localdate()
     return min(max(today, plan.period_start), plan.period_end)
+
+
+# --- Tasks that need a new owner (issue 14) -----------------------------------------------------
+
+
+class TaskReassignForm(StyledFormMixin, forms.Form):
+    """Reassign some flagged tasks of one former lead agency (`group`, its id) at once.
+
+    The new lead agency's select lists the suggested successors first, then every agency
+    existing today; any agency is accepted here, and the service refuses one that no longer
+    exists (with its message beside the field)."""
+
+    group = forms.IntegerField(widget=forms.HiddenInput)
+    tasks = forms.ModelMultipleChoiceField(
+        label=_("Tasks"),
+        queryset=Task.objects.none(),
+        widget=forms.MultipleHiddenInput,
+        error_messages={"required": _("Choose at least one task.")},
+    )
+    lead_agency = forms.ModelChoiceField(
+        label=_("New lead agency"),
+        queryset=Agency.objects.all(),
+        error_messages={"required": _("Choose the new lead agency.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason for the reassignment.")},
+        help_text=_("For example the decision that reassigned the tasks."),
+    )
+
+    def __init__(
+        self,
+        *args,
+        tasks,
+        suggested: list[Agency],
+        current: list[Agency],
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["tasks"].queryset = tasks
+        suggested_ids = {agency.pk for agency in suggested}
+        others = [(a.pk, str(a)) for a in current if a.pk not in suggested_ids]
+        choices: list = [("", _("Choose an agency"))]
+        if suggested:
+            choices.append((_("Suggested successors"), [(a.pk, str(a)) for a in suggested]))
+        choices.append((_("All agencies existing today"), others))
+        self.fields["lead_agency"].widget.choices = choices
+        if len(suggested) == 1 and not self.is_bound:
+            self.initial.setdefault("lead_agency", suggested[0].pk)
+
+    def chosen_task_ids(self) -> set[str]:
+        """The ids of the tasks ticked (to keep them ticked when the form is refused)."""
+        return set(self.data.getlist("tasks")) if self.is_bound else set()

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tasks_app.choices import AgencyKind, ChangeSource, ExtensionKind, SuccessionKind
@@ -53,6 +54,7 @@ from tasks_app.services import (
     ChangeContext,
     task_changes_record,
     task_create,
+    tasks_flag_orphaned,
 )
 
 SCHEMA_VERSION = 1
@@ -995,6 +997,8 @@ class PlanLoadResult:
     counts: dict[str, SectionCount] = field(default_factory=dict)
     # Tasks of the plan that the file no longer lists: kept, never deleted (history).
     tasks_not_in_file: list[str] = field(default_factory=list)
+    # Open tasks flagged "cần giao lại" by this load: their lead agency ceased to exist.
+    flagged_for_reassignment: int = 0
 
 
 def _section_messages() -> dict[str, str]:
@@ -1239,7 +1243,21 @@ def _load(spec: PlanFile, log: Callable[[str], None] | None) -> PlanLoadResult:
                     codes=", ".join(not_in_file)
                 )
             )
-    return PlanLoadResult(plan=plan, counts=counts, tasks_not_in_file=not_in_file)
+        # Agencies and successions with past dates may end the lead agency of open tasks:
+        # flag them now rather than at the next daily run (issue 14).
+        flagged = tasks_flag_orphaned(on=timezone.localdate())
+        if log:
+            log(
+                _("Tasks flagged for reassignment (lead agency ceased to exist): {count}").format(
+                    count=flagged
+                )
+            )
+    return PlanLoadResult(
+        plan=plan,
+        counts=counts,
+        tasks_not_in_file=not_in_file,
+        flagged_for_reassignment=flagged,
+    )
 
 
 def _referenced_codes(spec: PlanFile) -> set[str]:

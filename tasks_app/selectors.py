@@ -5,19 +5,21 @@ does not grow with the number of rows shown.
 """
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from tasks_app.choices import AgeingBand, ReportCategory
-from tasks_app.collation import vi_order, vi_sort_key
+from tasks_app.choices import AgeingBand, ReportCategory, SuccessionKind
+from tasks_app.collation import vi_order, vi_sort_key, vi_sorted
 from tasks_app.compiled import rows_by_id
 from tasks_app.formatting import days_late
 from tasks_app.models import (
     AGENCY_LABEL,
     Agency,
+    AgencySuccession,
     DeadlineExtension,
     Membership,
     Plan,
@@ -225,6 +227,7 @@ def task_filter(
     parent: int | None = None,
     top_level: bool | None = None,
     is_parent: bool | None = None,
+    needs_reassignment: bool | None = None,
 ) -> TaskQuerySet:
     """The task filters of the staff list and the API, defined once: each keyword is the
     query parameter of the same name (tasks_app/forms.py TaskFilterForm, tasks_app/api/
@@ -245,7 +248,8 @@ def task_filter(
       overdue at `as_of` or not; `overdue_days`: an ageing band of days overdue at
       `as_of` (AgeingBand); `counted`: the tasks a report counts (withdrawn left out);
     - `due_by`: the due date in force at `as_of` is on or before it; `due_month`: any day
-      of the month of the (current) due date; `due_after`, `due_before`: bounds of it.
+      of the month of the (current) due date; `due_after`, `due_before`: bounds of it;
+    - `needs_reassignment`: flagged "cần giao lại" (the lead agency ceased to exist) or not.
     """
     from django.db.models import Exists, OuterRef
 
@@ -311,6 +315,8 @@ def task_filter(
         tasks = tasks.filter(due__gte=due_after)
     if due_before:
         tasks = tasks.filter(due__lte=due_before)
+    if needs_reassignment is not None:
+        tasks = tasks.filter(needs_reassignment=needs_reassignment)
     return tasks
 
 
@@ -774,3 +780,122 @@ def task_list_for_plan(*, plan: Plan) -> list[Task]:
 def task_parent_choices(*, plan: Plan) -> QuerySet[Task]:
     """The tasks of a plan that a new task may be put under: its top-level tasks, by code."""
     return Task.objects.filter(plan=plan, parent__isnull=True).order_by("code")
+
+
+# --- Tasks that need a new owner (issue 14) ----------------------------------------------------
+
+# How many steps of reorganisation a suggestion follows (Sở TT&TT → Sở KH&CN Nam Định →
+# Sở KH&CN Ninh Bình is two); a guard against a cycle in hand-entered data.
+_SUCCESSION_DEPTH = 5
+
+
+@dataclass
+class ReassignmentGroup:
+    """The flagged tasks of one former lead agency, its reorganisation events (date, kind,
+    legal basis) and the agencies suggested to take its tasks over."""
+
+    agency: Agency
+    successions: list[AgencySuccession]
+    suggested: list[Agency]
+    tasks: list[Task] = field(default_factory=list)
+
+
+def succession_suggestions(
+    agency_ids: Iterable[int], *, on: datetime.date | None = None
+) -> tuple[dict[int, list[AgencySuccession]], dict[int, list[Agency]]]:
+    """For each agency of `agency_ids`: its reorganisation events (AgencySuccession where it
+    is the predecessor, by date) and the agencies suggested to take over its tasks, in
+    Vietnamese order. The rule:
+
+    1. a merge, rename or split that names a successor suggests that successor;
+    2. an abolition or split without a successor suggests the successors of the merges whose
+       predecessors were the agency's children (agency.parent): Hải Hậu district was
+       abolished and its communes merged into the 8 new communes NB_XA_HAI*, which are the
+       candidates;
+    3. a suggested agency that no longer exists on `on` (default today) is replaced by its
+       own suggestions (up to _SUCCESSION_DEPTH steps), so that only agencies existing on
+       `on` are suggested.
+
+    One query: every succession with both agencies (a province has a few hundred at most),
+    whatever the number of agencies asked about.
+    """
+    on = on or timezone.localdate()
+    by_predecessor: dict[int, list[AgencySuccession]] = {}
+    children_merged_into: dict[int, list[Agency]] = {}
+    for event in AgencySuccession.objects.select_related("predecessor", "successor").order_by(
+        "date", "pk"
+    ):
+        by_predecessor.setdefault(event.predecessor_id, []).append(event)
+        parent_id = event.predecessor.parent_id
+        if event.kind == SuccessionKind.MERGE and event.successor and parent_id:
+            children_merged_into.setdefault(parent_id, []).append(event.successor)
+
+    def direct(agency_id: int) -> list[Agency]:
+        found: list[Agency] = []
+        for event in by_predecessor.get(agency_id, []):
+            if event.successor is not None:
+                found.append(event.successor)
+            elif event.kind in (SuccessionKind.ABOLISH, SuccessionKind.SPLIT):
+                found += children_merged_into.get(agency_id, [])
+        return found
+
+    def existing(agency_id: int) -> list[Agency]:
+        result: dict[int, Agency] = {}
+        seen = {agency_id}
+        frontier = direct(agency_id)
+        for _step in range(_SUCCESSION_DEPTH):
+            later: list[Agency] = []
+            for agency in frontier:
+                if agency.pk in seen:
+                    continue
+                seen.add(agency.pk)
+                if agency.is_valid_on(on):
+                    result[agency.pk] = agency
+                else:
+                    later += direct(agency.pk)
+            if not later:
+                break
+            frontier = later
+        return vi_sorted(result.values(), key=str)
+
+    ids = set(agency_ids)
+    return (
+        {pk: by_predecessor.get(pk, []) for pk in ids},
+        {pk: existing(pk) for pk in ids},
+    )
+
+
+def tasks_needing_reassignment(*, user, on: datetime.date | None = None) -> list[ReassignmentGroup]:
+    """The tasks flagged "cần giao lại" that the user may see, grouped by their former lead
+    agency (groups in Vietnamese order of the agency, tasks by plan and code), each group
+    with the agency's reorganisation events and the suggested successors
+    (`succession_suggestions`, which states the rule).
+
+    Two queries, whatever the number of tasks: the tasks with their lead agency and plan,
+    and the successions.
+    """
+    tasks = list(
+        tasks_visible_to(user)
+        .filter(needs_reassignment=True)
+        .select_related("lead_agency", "plan", "priority_area")
+        .order_by("plan__code", "code")
+    )
+    if not tasks:
+        return []
+    successions, suggested = succession_suggestions({task.lead_agency_id for task in tasks}, on=on)
+    groups: dict[int, ReassignmentGroup] = {}
+    for task in tasks:
+        group = groups.get(task.lead_agency_id)
+        if group is None:
+            group = groups[task.lead_agency_id] = ReassignmentGroup(
+                agency=task.lead_agency,
+                successions=successions[task.lead_agency_id],
+                suggested=suggested[task.lead_agency_id],
+            )
+        group.tasks.append(task)
+    return vi_sorted(groups.values(), key=lambda group: str(group.agency))
+
+
+def task_needing_reassignment_count(*, user) -> int:
+    """How many tasks the user may see are flagged "cần giao lại" (one query)."""
+    return tasks_visible_to(user).filter(needs_reassignment=True).count()

@@ -136,6 +136,12 @@ def _code_taken_error(code: str) -> str:
     return _("The plan already has a task with the code “%(code)s”.") % {"code": code}
 
 
+def _has_ceased(agency: Agency) -> bool:
+    """Whether the agency ceased to exist before today: a task it leads needs a new owner
+    (tasks_flag_orphaned states the rule)."""
+    return agency.valid_to is not None and agency.valid_to < timezone.localdate()
+
+
 def _task_built(
     *,
     plan: Plan,
@@ -250,7 +256,8 @@ def task_split(
     *, task: Task, agencies: Sequence[Agency], weights: dict[int, Decimal] | None = None
 ) -> list[Task]:
     """Give each agency its own child task ("tasks per agency"). The children inherit the
-    plan item's title, dates and KPI unit, with the parent's lead agency coordinating.
+    plan item's title, dates and KPI unit, with the parent's lead agency coordinating. A
+    child led by an agency that ceased to exist before today is flagged "cần giao lại".
 
     Safe to run twice: an agency that already has a child keeps it.
     """
@@ -288,6 +295,9 @@ def task_split(
                 kpi_unit=parent.kpi_unit,
                 weight=(weights or {}).get(agency.pk),
                 dti_index_id=parent.dti_index_id,
+                # Split to an agency that no longer exists: flagged at once, as the daily
+                # job (tasks_flag_orphaned) would flag it.
+                needs_reassignment=_has_ceased(agency),
             )
             child.full_clean(validate_constraints=False)
             child.save()
@@ -980,9 +990,10 @@ def task_update_fields(
        assignment date stays on or before the original due date.
     3. Save, bump the version and record each changed field in the change history
        (TaskChange: `author`, `reason`, `source`). A new lead agency clears
-       `needs_reassignment`. Nothing changed: nothing is written, the version stays.
-       `changed_at` defaults to the time the row is written; loaders of past activity pass
-       the historical time.
+       `needs_reassignment`, or sets it for an open task when that agency ceased to exist
+       too (recorded as the change of lead agency only). Nothing changed:
+       nothing is written, the version stays. `changed_at` defaults to the time the row is
+       written; loaders of past activity pass the historical time.
 
     Nothing is written when a check fails.
     """
@@ -1005,8 +1016,13 @@ def task_update_fields(
             if _codes_taken(locked.plan_id, [fields["code"]], exclude=locked.pk):
                 raise ValidationError({"code": _code_taken_error(fields["code"])})
         lead = fields.get("lead_agency")
+        # A new lead agency clears "cần giao lại", unless it ceased to exist too (a
+        # correction of a past assignment) and the task is open; the history records the
+        # change of lead agency, which says it all, not the flag as a second change.
+        flag_implied = "needs_reassignment" not in fields
         if lead is not None and lead.pk != locked.lead_agency_id:
-            fields.setdefault("needs_reassignment", False)
+            still_orphaned = _has_ceased(lead) and locked.state not in _FINISHED_STATES
+            fields.setdefault("needs_reassignment", still_orphaned)
         before = {name: _as_change(getattr(locked, name)) for name in fields}
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -1028,6 +1044,8 @@ def task_update_fields(
         locked.save()
         at = changed_at or locked.updated_at
         for name in changed:
+            if name == "needs_reassignment" and flag_implied:
+                continue
             after = _as_change(getattr(locked, name))
             _record_change(locked, name, before[name], after, context, at=at)
         if coordinators_change is not None:
@@ -1172,3 +1190,69 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
         for parent_task in parents.values():
             task_rollup(parent=parent_task)
     return built
+
+
+# --- Tasks that need a new owner (issue 14) ----------------------------------------------------
+
+# A task still to be done; completed and stopped tasks keep their historical lead agency.
+_FINISHED_STATES = (TaskState.COMPLETED, TaskState.WITHDRAWN)
+
+
+def tasks_flag_orphaned(*, on: datetime.date) -> int:
+    """Flag "cần giao lại" (needs_reassignment, version + 1) every open task (neither
+    completed nor stopped) whose lead agency had ceased to exist by `on` (its `valid_to` is
+    before `on`: the agency's last day is over) and that is not flagged yet; returns how
+    many were flagged.
+
+    One UPDATE, no loop over rows. Safe to run twice: a flagged task is skipped, so a second
+    run flags nothing. Nothing is recorded in the change history: the flag is the system's
+    finding, and the reassignment that clears it is recorded (tasks_reassign).
+    """
+    return (
+        Task.objects.filter(needs_reassignment=False, lead_agency__valid_to__lt=on)
+        .exclude(state__in=_FINISHED_STATES)
+        .update(needs_reassignment=True, version=F("version") + 1, updated_at=timezone.now())
+    )
+
+
+def tasks_reassign(
+    *,
+    tasks: Sequence[Task],
+    lead_agency: Agency,
+    author,
+    reason: str,
+    source: str = ChangeSource.PAGE,
+) -> list[Task]:
+    """Give several tasks a new lead agency at once, with one reason: all or nothing.
+
+    Refused (ValidationError, nothing written) without a reason, without tasks, or when the
+    new lead agency no longer exists today. Each task goes through `task_update_fields`, so
+    the change history records each change of lead agency with its author, reason and
+    source, and the "cần giao lại" flag is cleared. A task that this agency leads already is
+    left as it is. Returns the tasks as saved.
+    """
+    reason = reason.strip()
+    errors = {}
+    if not tasks:
+        errors["tasks"] = _("Choose at least one task.")
+    if not reason:
+        errors["reason"] = _("Give the reason for the reassignment.")
+    today = timezone.localdate()
+    if lead_agency.valid_to is not None and lead_agency.valid_to < today:
+        errors["lead_agency"] = _(
+            "%(agency)s ceased to exist on %(date)s: choose an agency that exists today."
+        ) % {"agency": lead_agency, "date": lead_agency.valid_to.strftime("%d/%m/%Y")}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        return [
+            task_update_fields(
+                task=task,
+                expected_version=None,
+                author=author,
+                reason=reason,
+                source=source,
+                lead_agency=lead_agency,
+            )
+            for task in tasks
+        ]

@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from tasks_app import views, views_plan_excel, views_plans, views_progress_sheet
+from tasks_app import (
+    views,
+    views_plan_excel,
+    views_plans,
+    views_progress_sheet,
+    views_reassign,
+)
 
 app_name = "tasks_app"
 
@@ -34,6 +40,8 @@ urlpatterns = [
     path("tasks/<int:pk>/lead/", views_plans.task_lead, name="task-lead"),
     path("tasks/<int:pk>/due/", views_plans.task_due, name="task-due"),
     path("tasks/<int:pk>/split/", views_plans.task_split, name="task-split"),
+    # Tasks whose lead agency ceased to exist (issue 14).
+    path("tasks/reassign/", views_reassign.reassign_list, name="reassign-list"),
     path("agencies/search/", views_plans.agency_search, name="agency-search"),
     # The plan workbook (issue 13): template, export, import with a preview.
     path("plans/template.xlsx", views_plan_excel.plan_template, name="plan-template"),

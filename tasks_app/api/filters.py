@@ -81,6 +81,10 @@ class TaskFilter(filters.FilterSet):
     parent = IdFilter(help_text="Children of this task (id).")
     top_level = filters.BooleanFilter(help_text="true: only tasks with no parent.")
     is_parent = filters.BooleanFilter(help_text="true: only tasks split per agency; false: leaves.")
+    needs_reassignment = filters.BooleanFilter(
+        help_text="true: only tasks flagged for reassignment (cần giao lại: their lead agency "
+        "ceased to exist); false: only the others."
+    )
     q = filters.CharFilter(
         help_text="Search code and title, ignoring case and Vietnamese diacritics."
     )

@@ -591,6 +591,13 @@ class TaskAssignResultSerializer(serializers.Serializer):
     children = TaskSerializer(many=True)
 
 
+class TaskReassignResultSerializer(serializers.Serializer):
+    """The reassigned tasks as they are now (new lead agency and version; no longer
+    flagged `needs_reassignment`)."""
+
+    tasks = TaskSerializer(many=True)
+
+
 class TaskAdjustDueResultSerializer(serializers.Serializer):
     """The adjustment just recorded (an approved extension of kind `adjustment`) and the
     task as it is now (its new `due` and `version`; `original_due` unchanged)."""
@@ -767,6 +774,30 @@ class TaskAdjustDueInputSerializer(serializers.Serializer):
     reason = serializers.CharField(
         allow_blank=True, help_text="Why the due date moves; kept in the change history."
     )
+
+
+class TaskReassignInputSerializer(_ScopedInput):
+    tasks = serializers.PrimaryKeyRelatedField(
+        queryset=Task.objects.all(),
+        many=True,
+        allow_empty=False,
+        help_text="Ids of the tasks to give the new lead agency (typically those flagged "
+        "`needs_reassignment`).",
+    )
+    lead_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Agency.objects.all(),
+        help_text="The new lead agency (id); it must exist today.",
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the tasks change hands (required); kept in each task's change history.",
+    )
+
+    def validate_tasks(self, tasks):
+        # Each task once, in the order given.
+        return list({task.pk: task for task in tasks}.values())
 
 
 class TaskAssignInputSerializer(_ScopedInput):

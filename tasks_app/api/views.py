@@ -335,6 +335,7 @@ class TaskViewSet(
         "return_": [permissions.CanManageTask],
         "withdraw": [permissions.CanManageTask],
         "adjust_due": [permissions.CanManageTask],
+        "reassign": [permissions.IsMonitor],
         "record_update": [permissions.CanReportProgress],
         "contributions": [permissions.CanContribute],
         "request_extension": [permissions.CanRequestExtension],
@@ -476,6 +477,35 @@ class TaskViewSet(
             },
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        summary="Give several tasks a new lead agency, with one reason (monitoring agency)",
+        request=s.TaskReassignInputSerializer,
+        responses={200: s.TaskReassignResultSerializer},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def reassign(self, request):
+        """All or nothing: each task gets the new lead agency, each change is kept in its
+        change history with the reason, and `needs_reassignment` is cleared. Refused (400,
+        nothing written) without a reason or when the new lead agency no longer exists."""
+        data = self.parse(s.TaskReassignInputSerializer)
+        tasks = services.tasks_reassign(
+            tasks=data["tasks"],
+            lead_agency=data["lead_agency"],
+            author=request.user,
+            reason=data["reason"],
+            source=ChangeSource.API,
+        )
+        rows = selectors.task_list_visible_to(user=request.user, as_of=self.as_of).filter(
+            pk__in=[task.pk for task in tasks]
+        )
+        rows = selectors.task_rows_with_days_late(
+            selectors.task_rows_with_coordination(
+                selectors.task_values_for_api(rows.order_by("plan_id", "code"))
+            ),
+            self.as_of,
+        )
+        return Response({"tasks": s.task_list_data(rows)})
 
     @extend_schema(
         summary="The change history of a task's fields (newest first)",
