@@ -17,6 +17,7 @@ from tasks_app.categories import (
     own_category_expression,
     parent_category_expression,
 )
+from tasks_app.choices import TaskState
 
 __all__ = [
     "AdministrativeLevelQuerySet",
@@ -87,6 +88,13 @@ def children_of_outer_task():
 
 
 class TaskQuerySet(models.QuerySet):
+    def awaiting_new_owner(self) -> "TaskQuerySet":
+        """Open tasks flagged "cần giao lại" (their lead agency ceased to exist): a task
+        completed or stopped since it was flagged needs no new owner."""
+        return self.filter(needs_reassignment=True).exclude(
+            state__in=[TaskState.COMPLETED, TaskState.WITHDRAWN]
+        )
+
     def leaves(self) -> "TaskQuerySet":
         """Tasks without children: the units of work that reports count."""
         from tasks_app.models import Task

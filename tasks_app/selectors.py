@@ -876,7 +876,7 @@ def tasks_needing_reassignment(*, user, on: datetime.date | None = None) -> list
     """
     tasks = list(
         tasks_visible_to(user)
-        .filter(needs_reassignment=True)
+        .awaiting_new_owner()
         .select_related("lead_agency", "plan", "priority_area")
         .order_by("plan__code", "code")
     )
@@ -898,4 +898,4 @@ def tasks_needing_reassignment(*, user, on: datetime.date | None = None) -> list
 
 def task_needing_reassignment_count(*, user) -> int:
     """How many tasks the user may see are flagged "cần giao lại" (one query)."""
-    return tasks_visible_to(user).filter(needs_reassignment=True).count()
+    return tasks_visible_to(user).awaiting_new_owner().count()

@@ -545,3 +545,18 @@ def test_loading_the_2022_plan_in_2022_flags_nothing(db):
     with time_machine.travel(at(D(2022, 3, 1)), tick=False):
         call_command("load_plan", str(PLAN_FILE), stdout=io.StringIO())
     assert flagged_codes() == set()
+
+
+def test_a_flagged_task_completed_since_needs_no_new_owner(flagged, monitor):
+    done = flagged[1]
+    Task.objects.filter(pk=done.pk).update(
+        state=TaskState.COMPLETED, progress=100, completed_on=D(2025, 7, 1)
+    )
+
+    with time_machine.travel(at(D(2025, 7, 2)), tick=False):
+        groups = selectors.tasks_needing_reassignment(user=monitor)
+
+    listed = [task.code for group in groups for task in group.tasks]
+    assert done.code not in listed
+    assert listed == ["HH-01", "HH-03", "HH-04"]
+    assert selectors.task_needing_reassignment_count(user=monitor) == 3
