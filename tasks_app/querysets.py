@@ -20,6 +20,7 @@ from tasks_app.categories import (
 
 __all__ = [
     "AgencyQuerySet",
+    "MembershipQuerySet",
     "SimpleCase",
     "TaskQuerySet",
     "children_of_outer_task",
@@ -38,6 +39,15 @@ class AgencyQuerySet(models.QuerySet):
 
     def valid_on(self, day: datetime.date) -> "AgencyQuerySet":
         """Agencies that existed on `day`."""
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=day),
+            Q(valid_to__isnull=True) | Q(valid_to__gte=day),
+        )
+
+
+class MembershipQuerySet(models.QuerySet):
+    def valid_on(self, day: datetime.date) -> "MembershipQuerySet":
+        """Memberships in force on `day` (no date: open-ended on that side)."""
         return self.filter(
             Q(valid_from__isnull=True) | Q(valid_from__lte=day),
             Q(valid_to__isnull=True) | Q(valid_to__gte=day),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tasks_app import views, views_plan_excel, views_plans, views_progress_sheet
+from tasks_app import views, views_members, views_plan_excel, views_plans, views_progress_sheet
 
 app_name = "tasks_app"
 
@@ -35,6 +35,12 @@ urlpatterns = [
     path("tasks/<int:pk>/due/", views_plans.task_due, name="task-due"),
     path("tasks/<int:pk>/split/", views_plans.task_split, name="task-split"),
     path("agencies/search/", views_plans.agency_search, name="agency-search"),
+    # Staff of reorganised agencies, moved to the successor on the monitor's word (issue 14).
+    path(
+        "agencies/transfers/",
+        views_members.membership_transfers,
+        name="membership-transfers",
+    ),
     # The plan workbook (issue 13): template, export, import with a preview.
     path("plans/template.xlsx", views_plan_excel.plan_template, name="plan-template"),
     path("plans/<int:pk>/export.xlsx", views_plan_excel.plan_export, name="plan-export"),
