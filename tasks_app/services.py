@@ -1193,7 +1193,8 @@ def membership_transfer(
 
     from tasks_app.selectors import membership_transfers_pending
 
-    if succession.successor_id is None:
+    successor = succession.successor
+    if successor is None:
         raise ValidationError(
             _("This reorganisation names no successor: its staff cannot be moved automatically.")
         )
@@ -1207,10 +1208,10 @@ def membership_transfer(
     with transaction.atomic():
         # Lock the rows, then decide on what is stored now: a confirmation sent twice (two
         # tabs, a double click) finds nothing left to do the second time.
-        ids = [m.pk for m in chosen]
+        ids = {m.pk for m in chosen}
         list(Membership.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         pending = membership_transfers_pending(on=day, successions=[succession])
-        to_move = [m for group in pending for m in group.memberships if m.pk in set(ids)]
+        to_move = [m for group in pending for m in group.memberships if m.pk in ids]
         created = []
         for membership in to_move:
             membership.valid_to = day - datetime.timedelta(days=1)
@@ -1218,7 +1219,7 @@ def membership_transfer(
             created.append(
                 Membership.objects.create(
                     user=membership.user,
-                    agency=succession.successor,
+                    agency=successor,
                     role=membership.role,
                     valid_from=day,
                 )
@@ -1226,7 +1227,7 @@ def membership_transfer(
         if to_move:
             message = _("Moved to %(successor)s from %(date)s (%(basis)s), confirmed by %(user)s.")
             values = {
-                "successor": succession.successor,
+                "successor": successor,
                 "date": f"{day:%d/%m/%Y}",
                 "basis": succession.legal_basis or succession.get_kind_display(),
                 "user": formatting.full_name(confirmed_by),
