@@ -192,6 +192,7 @@ def test_the_monitor_moves_staff_to_the_successor(client, monitor, reform, commu
     old = Membership.objects.get(user=commune_officer)
     with time_machine.travel(at(datetime.date(2025, 7, 3)), tick=False):
         client.force_login(monitor)
+        assert url("membership-transfers") in client.get(url("task-list")).content.decode()
         page = client.get(url("membership-transfers"))
         html = page.content.decode()
         assert page.status_code == 200
@@ -288,6 +289,8 @@ def test_only_monitors_open_the_transfer_page(client, reform, manager, leader):
             client.force_login(user)
             assert client.get(url("membership-transfers")).status_code == 403
             assert client.post(url("membership-transfers"), {}).status_code == 403
+            # The menu offers the page to monitors only.
+            assert url("membership-transfers") not in client.get(url("task-list")).content.decode()
         client.logout()
         assert client.get(url("membership-transfers")).status_code == 302  # to the login
 
