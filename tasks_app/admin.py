@@ -108,7 +108,7 @@ class AdministrativeLevelAdmin(admin.ModelAdmin):
 
 
 class ValidTodayFilter(admin.SimpleListFilter):
-    """Agencies that exist today, or that were abolished or not yet created."""
+    """Agencies (or memberships) in force today, or ended or not yet begun."""
 
     title = _("valid today")
     parameter_name = "valid_today"
@@ -129,6 +129,7 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
+    fields = ("user", "role", "valid_from", "valid_to")
 
 
 @admin.register(Agency)
@@ -161,8 +162,8 @@ class AgencySuccessionAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "agency", "role")
-    list_filter = ("role", "agency__level")
+    list_display = ("user", "agency", "role", "valid_from", "valid_to")
+    list_filter = ("role", "agency__level", ValidTodayFilter)
     list_select_related = ("user", "agency")
     search_fields = (
         "user__username",

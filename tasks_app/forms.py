@@ -405,3 +405,28 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
 
 class PasswordChangeForm(StyledFormMixin, auth_forms.PasswordChangeForm):
     """Django's password change form with the product's styling."""
+
+
+# --- Memberships over time (issue 14) ------------------------------------------------------------
+
+
+class MembershipTransferForm(StyledFormMixin, forms.Form):
+    """The monitoring agency's confirmation that staff of a reorganised agency continue in
+    its successor: which of them (all by default), and an explicit confirmation."""
+
+    memberships = forms.TypedMultipleChoiceField(
+        label=_("Staff to move"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one person to move.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm that these people now work for the successor."),
+        error_messages={"required": _("Tick the confirmation to move these people.")},
+    )
+
+    def __init__(self, *args, memberships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["memberships"]
+        field.choices = [(m.pk, str(m.pk)) for m in memberships]
+        field.initial = [m.pk for m in memberships]

@@ -28,7 +28,12 @@ from tasks_app.choices import (
     TaskState,
     UpdateKind,
 )
-from tasks_app.querysets import AdministrativeLevelQuerySet, AgencyQuerySet, TaskQuerySet
+from tasks_app.querysets import (
+    AdministrativeLevelQuerySet,
+    AgencyQuerySet,
+    MembershipQuerySet,
+    TaskQuerySet,
+)
 from tasks_app.search import fold
 
 
@@ -198,7 +203,13 @@ class AgencySuccession(models.Model):
 
 
 class Membership(models.Model):
-    """A user's role in an agency. A user may belong to several agencies."""
+    """A user's role in an agency. A user may belong to several agencies.
+
+    `valid_from` / `valid_to` (inclusive, empty: open-ended) bound the role in time: only
+    memberships in force today give rights. When an agency is reorganised, the monitoring
+    agency ends its staff's memberships and opens them in the successor
+    (services.membership_transfer); the ended rows stay as the record of who was where.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -210,6 +221,10 @@ class Membership(models.Model):
         Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="memberships"
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["agency__path", "user__username"]
@@ -217,6 +232,12 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "agency", "role"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+                name="membership_validity_ordered",
+            ),
         ]
 
     def __str__(self) -> str:

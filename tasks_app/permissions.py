@@ -6,15 +6,20 @@
 - `WHOLE_PLAN` is the named scope of documents about the whole plan (the monthly report):
   it sees every task and may do nothing.
 
-Roles come from Membership rows; a user may hold several roles in several agencies.
+Roles come from Membership rows in force today; a user may hold several roles in several
+agencies. What a user reads also covers the predecessors of their agencies (AgencySuccession,
+followed back through every reorganisation up to today): the successor's staff read what the
+agencies they replaced were responsible for. Acting on a task stays with the staff of its
+lead or coordinating agency today: a predecessor's task is read-only until it is reassigned.
 """
 
 from typing import Any, TypeVar, overload
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from tasks_app.choices import Role
-from tasks_app.models import Agency, Membership, Task
+from tasks_app.models import Agency, AgencySuccession, Membership, Task
 from tasks_app.querysets import TaskQuerySet
 
 # A queryset of tasks, model instances or values() rows: the scope keeps its kind.
@@ -39,16 +44,58 @@ WHOLE_PLAN = WholePlanScope()
 
 
 def _memberships(user) -> list[tuple[str, int, str]]:
-    """The user's (role, agency id, agency path) triples, read once per user object: one
-    query answers every role and scope question of a request."""
+    """The user's (role, agency id, agency path) triples of the memberships in force today,
+    read once per user object: one query answers every role and scope question of a
+    request. Ended or future memberships give no right and no view."""
     cached = getattr(user, "_plan_tracker_memberships", None)
     if cached is None:
-        cached = list(
+        rows = list(
             Membership.objects.filter(user=user)
+            .valid_on(timezone.localdate())
             .order_by()  # the model's order joins the user table; the callers need none
-            .values_list("role", "agency_id", "agency__path")
+            .annotate(
+                # Whether the agency replaced others: only then is a second query needed.
+                has_predecessors=Exists(
+                    AgencySuccession.objects.filter(successor_id=OuterRef("agency_id"))
+                )
+            )
+            .values_list("role", "agency_id", "agency__path", "has_predecessors")
         )
+        cached = [(role, agency, path) for role, agency, path, _has in rows]
         user._plan_tracker_memberships = cached
+        user._plan_tracker_succeeds = any(has for *_row, has in rows)
+    return cached
+
+
+def _predecessor_paths(user) -> list[str]:
+    """Paths of the agencies the user's agencies replaced, following AgencySuccession back
+    through every reorganisation in force today (a merge of a merge…). Read once per user
+    object, and only when one of the user's agencies has predecessors (the membership query
+    tells): users of agencies never reorganised cost no query."""
+    _memberships(user)
+    if not user._plan_tracker_succeeds:
+        return []
+    cached = getattr(user, "_plan_tracker_predecessor_paths", None)
+    if cached is None:
+        # The successions are a short list (dozens of rows): read them whole, walk here.
+        replaced: dict[int, list[tuple[int, str]]] = {}
+        for predecessor, successor, path in (
+            AgencySuccession.objects.filter(successor__isnull=False, date__lte=timezone.localdate())
+            .order_by()
+            .values_list("predecessor_id", "successor_id", "predecessor__path")
+        ):
+            replaced.setdefault(successor, []).append((predecessor, path))
+        seen = {agency for _role, agency, _path in _memberships(user)}
+        todo = list(seen)
+        paths = set()
+        while todo:
+            for predecessor, path in replaced.get(todo.pop(), []):
+                if predecessor not in seen:
+                    seen.add(predecessor)
+                    paths.add(path)
+                    todo.append(predecessor)
+        cached = sorted(paths)
+        user._plan_tracker_predecessor_paths = cached
     return cached
 
 
@@ -73,6 +120,25 @@ def _own_paths(user) -> list[str]:
     if not _active(user):
         return []
     return sorted({path for _role, _agency, path in _memberships(user)})
+
+
+def _scope_paths(user) -> list[str]:
+    """Paths of the agencies whose subtrees the user reads: their own agencies and the
+    predecessors of those, each once, without a path already inside another one."""
+    if not _active(user):
+        return []
+    paths = sorted(set(_own_paths(user)) | set(_predecessor_paths(user)))
+    # Sorted, a path comes right after the one that contains it: keep only the outermost.
+    outermost: list[str] = []
+    for path in paths:
+        if not outermost or not path.startswith(outermost[-1]):
+            outermost.append(path)
+    return outermost
+
+
+def has_agency(user) -> bool:
+    """Whether the user holds a role in some agency today (no query once roles were read)."""
+    return bool(_active(user) and _memberships(user))
 
 
 def _subtree(paths: list[str]) -> QuerySet[Agency]:
@@ -102,10 +168,11 @@ def sees_everything(user) -> bool:
 
 
 def agencies_visible_to(user) -> QuerySet[Agency]:
-    """The agencies whose tasks the user may read: the subtrees of the user's agencies."""
+    """The agencies whose tasks the user may read: the subtrees of the user's agencies and
+    of their predecessors."""
     if sees_everything(user):
         return Agency.objects.all()
-    paths = _own_paths(user)
+    paths = _scope_paths(user)
     if not paths:
         return Agency.objects.none()
     return _subtree(paths)
@@ -113,12 +180,12 @@ def agencies_visible_to(user) -> QuerySet[Agency]:
 
 def scope_key(user) -> tuple:
     """Everything `tasks_visible_to(user, …)` depends on: ("all",) for monitors and
-    leaders, else the paths of the user's agencies (none: nothing is visible). Users with
-    equal keys have equal scopes, so selectors may reuse a scoped queryset built for one of
-    them; keep this in step with tasks_visible_to."""
+    leaders, else the paths of the user's agencies and their predecessors (none: nothing is
+    visible). Users with equal keys have equal scopes, so selectors may reuse a scoped
+    queryset built for one of them; keep this in step with tasks_visible_to."""
     if sees_everything(user):
         return ("all",)
-    return ("paths", *_own_paths(user))
+    return ("paths", *_scope_paths(user))
 
 
 @overload
@@ -129,12 +196,13 @@ def tasks_visible_to(user, queryset: _TaskRows) -> _TaskRows: ...
 
 def tasks_visible_to(user, queryset=None):
     """The one scope of tasks: those whose lead or a coordinating agency lies in the
-    subtree of one of the user's agencies; monitors and leaders see every task, and so
-    does the whole-plan scope (`WHOLE_PLAN`) of the monthly report."""
+    subtree of one of the user's agencies (memberships in force today) or of one of their
+    predecessors; monitors and leaders see every task, and so does the whole-plan scope
+    (`WHOLE_PLAN`) of the monthly report."""
     queryset = Task.objects.all() if queryset is None else queryset
     if sees_everything(user):
         return queryset
-    paths = _own_paths(user)
+    paths = _scope_paths(user)
     if not paths:
         return queryset.none()
     in_subtree = Q()

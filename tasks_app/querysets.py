@@ -22,6 +22,7 @@ from tasks_app.choices import TaskState
 __all__ = [
     "AdministrativeLevelQuerySet",
     "AgencyQuerySet",
+    "MembershipQuerySet",
     "SimpleCase",
     "TaskQuerySet",
     "children_of_outer_task",
@@ -54,6 +55,15 @@ class AgencyQuerySet(models.QuerySet):
     def valid_on(self, day: datetime.date) -> "AgencyQuerySet":
         """Agencies that existed on `day`."""
         return self.filter(in_force_on(day))
+
+
+class MembershipQuerySet(models.QuerySet):
+    def valid_on(self, day: datetime.date) -> "MembershipQuerySet":
+        """Memberships in force on `day` (no date: open-ended on that side)."""
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=day),
+            Q(valid_to__isnull=True) | Q(valid_to__gte=day),
+        )
 
 
 class SimpleCase(Func):

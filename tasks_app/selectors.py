@@ -651,8 +651,12 @@ def contributing_agency_for(*, user, task: Task) -> Agency | None:
 
 
 def membership_list_for(*, user) -> QuerySet[Membership]:
-    """The user's roles in agencies, with the agencies joined."""
-    return Membership.objects.filter(user=user).select_related("agency", "agency__level")
+    """The user's roles in agencies in force today, with the agencies joined."""
+    return (
+        Membership.objects.filter(user=user)
+        .valid_on(timezone.localdate())
+        .select_related("agency", "agency__level")
+    )
 
 
 def plan_list() -> QuerySet[Plan]:
@@ -899,3 +903,73 @@ def tasks_needing_reassignment(*, user, on: datetime.date | None = None) -> list
 def task_needing_reassignment_count(*, user) -> int:
     """How many tasks the user may see are flagged "cần giao lại" (one query)."""
     return tasks_visible_to(user).awaiting_new_owner().count()
+
+
+# --- Memberships over time (issue 14) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """One reorganisation and the staff of its predecessor who have not followed it: their
+    membership there is still in force on its date and the successor holds no membership
+    with the same user and role. Without a successor (an abolition), the staff are listed
+    for the record: nobody can be moved automatically."""
+
+    succession: AgencySuccession
+    memberships: list[Membership]
+
+    @property
+    def can_transfer(self) -> bool:
+        return self.succession.successor_id is not None
+
+
+def _still_in_predecessor(membership: Membership, day: datetime.date) -> bool:
+    # In force on the day of the reorganisation, and begun before it (so that it can end on
+    # the day before).
+    return (membership.valid_to is None or membership.valid_to >= day) and (
+        membership.valid_from is None or membership.valid_from < day
+    )
+
+
+def membership_transfers_pending(
+    *, on: datetime.date | None = None, successions: Sequence[AgencySuccession] | None = None
+) -> list[PendingTransfer]:
+    """The reorganisations in force on `on` (default today) whose predecessor still has
+    staff (see PendingTransfer), by date then predecessor code; the staff in Vietnamese name
+    order. Three queries whatever the number of rows. `successions` limits the answer to
+    those rows (the transfer service checks its input with it)."""
+    on = on or timezone.localdate()
+    if successions is None:
+        successions = list(
+            AgencySuccession.objects.filter(date__lte=on)
+            .select_related("predecessor", "successor")
+            .order_by("date", "predecessor__code", "pk")
+        )
+    else:
+        successions = [s for s in successions if s.date <= on]
+    if not successions:
+        return []
+    predecessor_ids = {s.predecessor_id for s in successions}
+    members = list(
+        Membership.objects.filter(agency_id__in=predecessor_ids)
+        .select_related("user", "agency")
+        .order_by(vi_order("user__last_name"), vi_order("user__first_name"), "user__username")
+    )
+    successor_ids = {s.successor_id for s in successions if s.successor_id is not None}
+    counterparts = set(
+        Membership.objects.filter(agency_id__in=successor_ids).values_list(
+            "user_id", "agency_id", "role"
+        )
+    )
+    pending = []
+    for succession in successions:
+        staff = [
+            m
+            for m in members
+            if m.agency_id == succession.predecessor_id
+            and _still_in_predecessor(m, succession.date)
+            and (m.user_id, succession.successor_id, m.role) not in counterparts
+        ]
+        if staff:
+            pending.append(PendingTransfer(succession, staff))
+    return pending

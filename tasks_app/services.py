@@ -30,9 +30,11 @@ from tasks_app.choices import ChangeSource, ExtensionKind, ExtensionStatus, Task
 from tasks_app.collation import vi_sorted
 from tasks_app.models import (
     Agency,
+    AgencySuccession,
     DeadlineExtension,
     DtiIndex,
     Evidence,
+    Membership,
     Plan,
     PriorityArea,
     StatusUpdate,
@@ -1256,3 +1258,68 @@ def tasks_reassign(
             )
             for task in tasks
         ]
+
+
+# --- Memberships over time (issue 14) ------------------------------------------------------------
+
+
+def membership_transfer(
+    *, succession: AgencySuccession, memberships: Iterable[Membership], confirmed_by
+) -> list[Membership]:
+    """Move staff of a reorganised agency to its successor, as the monitoring agency
+    confirmed: each membership ends on the day before `succession.date` and the same role
+    starts in the successor on that date. One transaction; the admin history of each
+    membership records who confirmed it. Memberships no longer pending (already moved, or
+    ended before the date) are left as they are, so a second confirmation changes nothing.
+    Raises ValidationError (nothing written) for a reorganisation without a successor or a
+    membership of another agency. Returns the memberships created in the successor."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    from tasks_app.selectors import membership_transfers_pending
+
+    successor = succession.successor
+    if successor is None:
+        raise ValidationError(
+            _("This reorganisation names no successor: its staff cannot be moved automatically.")
+        )
+    chosen = list(memberships)
+    if any(m.agency_id != succession.predecessor_id for m in chosen):
+        raise ValidationError(
+            _("Only memberships of %(agency)s can follow this reorganisation.")
+            % {"agency": succession.predecessor}
+        )
+    day = succession.date
+    with transaction.atomic():
+        # Lock the rows, then decide on what is stored now: a confirmation sent twice (two
+        # tabs, a double click) finds nothing left to do the second time.
+        ids = {m.pk for m in chosen}
+        list(Membership.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        pending = membership_transfers_pending(on=day, successions=[succession])
+        to_move = [m for group in pending for m in group.memberships if m.pk in ids]
+        created = []
+        for membership in to_move:
+            membership.valid_to = day - datetime.timedelta(days=1)
+            membership.save(update_fields=["valid_to"])
+            created.append(
+                Membership.objects.create(
+                    user=membership.user,
+                    agency=successor,
+                    role=membership.role,
+                    valid_from=day,
+                )
+            )
+        if to_move:
+            message = _("Moved to %(successor)s from %(date)s (%(basis)s), confirmed by %(user)s.")
+            values = {
+                "successor": successor,
+                "date": f"{day:%d/%m/%Y}",
+                "basis": succession.legal_basis or succession.get_kind_display(),
+                "user": formatting.full_name(confirmed_by),
+            }
+            LogEntry.objects.log_actions(
+                user_id=confirmed_by.pk,
+                queryset=[*to_move, *created],
+                action_flag=CHANGE,
+                change_message=message % values,
+            )
+    return created

@@ -4,6 +4,7 @@ from django.urls import path
 
 from tasks_app import (
     views,
+    views_members,
     views_plan_excel,
     views_plans,
     views_progress_sheet,
@@ -43,6 +44,12 @@ urlpatterns = [
     # Tasks whose lead agency ceased to exist (issue 14).
     path("tasks/reassign/", views_reassign.reassign_list, name="reassign-list"),
     path("agencies/search/", views_plans.agency_search, name="agency-search"),
+    # Staff of reorganised agencies, moved to the successor on the monitor's word (issue 14).
+    path(
+        "agencies/transfers/",
+        views_members.membership_transfers,
+        name="membership-transfers",
+    ),
     # The plan workbook (issue 13): template, export, import with a preview.
     path("plans/template.xlsx", views_plan_excel.plan_template, name="plan-template"),
     path("plans/<int:pk>/export.xlsx", views_plan_excel.plan_export, name="plan-export"),

@@ -125,7 +125,7 @@ def start(request: HttpRequest) -> HttpResponse:
     instead of an empty list."""
     if permissions.is_leader(request.user):
         return redirect("reports:dashboard")  # by URL name: tasks_app does not import reports
-    if not permissions.sees_everything(request.user) and not request.user.memberships.exists():
+    if not permissions.sees_everything(request.user) and not permissions.has_agency(request.user):
         return render(request, "tasks_app/start_no_agency.html", {})
     return redirect("tasks_app:task-list")
 
