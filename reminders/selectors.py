@@ -331,7 +331,9 @@ def reminder_notices_due(*, day: datetime.date) -> list[DueNotice]:
     for agencies in coordinators.values():
         agency_ids |= agencies
     people = _recipients(
-        Membership.objects.filter(
+        # The memberships in force on the day of the run.
+        Membership.objects.valid_on(day)
+        .filter(
             Q(agency_id__in=agency_ids, role__in=STAFF_ROLES) | Q(role=Role.MONITOR),
             user__is_active=True,
         )

@@ -775,13 +775,13 @@ def monthly_report_recipients(*, report: MonthlyReport) -> list[str]:
     (memberships in the tree of the plan's issuing agency) with an e-mail address, the
     managers of the scope agency for a scoped report, and REPORT_RECIPIENTS."""
     root = report.plan.issuing_agency.path.split("/")[1]
-    memberships = Membership.objects.filter(
+    # Only the memberships in force today: staff who moved on receive their new agency's.
+    current = Membership.objects.valid_on(timezone.localdate())
+    memberships = current.filter(
         role__in=[Role.LEADER, Role.MONITOR], agency__path__startswith=f"/{root}/"
     )
     if report.scope_id:
-        memberships = memberships | Membership.objects.filter(
-            role=Role.MANAGER, agency=report.scope_id
-        )
+        memberships = memberships | current.filter(role=Role.MANAGER, agency=report.scope_id)
     users = (
         get_user_model()
         .objects.filter(is_active=True, memberships__in=memberships)

@@ -426,6 +426,19 @@ def test_users_without_address_or_inactive_get_nothing(june_task, agencies, fake
     assert report.emailed_at is None  # sent later, once someone has an address
 
 
+def test_staff_whose_membership_ended_are_not_recipients(june_task, fake_pdf, leader, agencies):
+    moved = UserFactory(username="moved", email="moved@example.vn")
+    MembershipFactory(
+        user=moved,
+        agency=agencies["stttt"],
+        role=Role.MONITOR,
+        valid_to=datetime.date(2025, 2, 28),
+    )
+    report = monthly_report_generate(plan=june_task.plan, period=JUNE)
+
+    assert monthly_report_recipients(report=report) == ["leader@example.vn"]
+
+
 def test_a_mail_error_puts_the_sending_back_for_the_retry(ready_report, mailoutbox, monkeypatch):
     def refuse(self, *args, **kwargs):
         raise smtplib.SMTPServerDisconnected("connection lost")
