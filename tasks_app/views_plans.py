@@ -8,8 +8,6 @@ renders; a task form refused as stale (someone saved the task meanwhile) shows t
 change instead of overwriting it.
 """
 
-import os
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +33,7 @@ from tasks_app.forms_plans import (
 )
 from tasks_app.models import Plan, PlanDocument, PriorityArea, Task
 from tasks_app.views import get_task, plain_number, stale_context, with_version
+from tasks_app.views_files import plan_document_file_response
 
 # --- Helpers ---------------------------------------------------------------------------------
 
@@ -240,17 +239,9 @@ def document_download(request: HttpRequest, pk: int) -> FileResponse:
     _require_monitor(request)
     try:
         document = selectors.plan_document_with_file(pk=pk)
-        handle = document.file.open("rb")
-    except (PlanDocument.DoesNotExist, FileNotFoundError) as error:
+    except PlanDocument.DoesNotExist as error:
         raise Http404(_("This document has no file.")) from error
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=os.path.basename(document.file.name),
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return plan_document_file_response(document)
 
 
 # --- Priority areas -----------------------------------------------------------------------------

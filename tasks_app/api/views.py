@@ -10,11 +10,9 @@ Guarantees common to every view:
 - a refused input answers 400 with messages per field, in the request's language.
 """
 
-import mimetypes
 from contextlib import nullcontext
-from pathlib import PurePosixPath
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -52,7 +50,7 @@ from tasks_app.api.filters import (
 from tasks_app.choices import ChangeSource
 from tasks_app.models import DeadlineExtension, Evidence, Plan, PlanDocument, PriorityArea, Task
 from tasks_app.uploads import ACCEPTED_MIME_TYPES
-from tasks_app.views_files import evidence_file_response
+from tasks_app.views_files import evidence_file_response, plan_document_file_response
 
 
 class _CountedRows:
@@ -773,20 +771,6 @@ class PlanDocumentDownloadView(APIView):
     def get(self, request, pk: int):
         try:
             document = selectors.plan_document_with_file(pk=pk)
-            handle = document.file.open("rb")
-        except (PlanDocument.DoesNotExist, FileNotFoundError, *MALFORMED_ID) as error:
+        except (PlanDocument.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
-        name = PurePosixPath(document.file.name).name
-        # The type was checked against the content at upload; the name's extension says it.
-        content_type = mimetypes.guess_type(name)[0]
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=name,
-            content_type=content_type
-            if content_type in ACCEPTED_MIME_TYPES
-            else "application/octet-stream",
-        )
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return plan_document_file_response(document)
