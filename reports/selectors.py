@@ -69,11 +69,11 @@ from django.utils.translation import gettext
 
 from tasks_app.categories import day_is_over, end_of_day, facts_at
 from tasks_app.choices import (
+    FINISHED_STATES,
     AgeingBand,
     ExtensionKind,
     ExtensionStatus,
     ReportCategory,
-    TaskState,
 )
 from tasks_app.collation import vi_sort_key
 from tasks_app.models import (
@@ -454,9 +454,7 @@ def _overdue_candidates(tasks: TaskQuerySet, as_of: datetime.date) -> TaskQueryS
     """
     candidates = tasks.filter(Q(original_due__lt=as_of) | Q(due_moved=True))
     if not day_is_over(as_of):
-        candidates = candidates.filter(due__lt=as_of).exclude(
-            state__in=[TaskState.COMPLETED, TaskState.WITHDRAWN]
-        )
+        candidates = candidates.filter(due__lt=as_of).exclude(state__in=FINISHED_STATES)
     return _categorised(candidates, as_of).filter(own_category=C.OVERDUE)
 
 

@@ -39,6 +39,10 @@ class TaskState(models.TextChoices):
     WITHDRAWN = "withdrawn", pgettext_lazy("task state", "Withdrawn")
 
 
+# A task in one of these states is finished: nothing more is reported, extended or reassigned.
+FINISHED_STATES = frozenset({TaskState.COMPLETED, TaskState.WITHDRAWN})
+
+
 class ReportCategory(models.TextChoices):
     """The official buckets of Vietnamese task reports, computed at an as-of date."""
 

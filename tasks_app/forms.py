@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tasks_app import uploads
-from tasks_app.choices import AgeingBand, ReportCategory, TaskState
+from tasks_app.choices import FINISHED_STATES, AgeingBand, ReportCategory, TaskState
 from tasks_app.collation import vi_order
 from tasks_app.models import AGENCY_LABEL, Agency, PriorityArea, Task
 from tasks_app.selectors import TASK_RELATION_COORDINATED, TASK_RELATION_LED
@@ -226,7 +226,7 @@ LEAD_STATE_LABELS = {
 def lead_state_choices(task: Task) -> list[tuple[str, str]]:
     """The states the lead agency may choose from for `task` now (none when the task is
     completed or stopped: only the monitoring agency reopens it)."""
-    if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+    if task.state in FINISHED_STATES:
         return []
     allowed = ALLOWED_TRANSITIONS[task.state]
     return [(state, label) for state, label in LEAD_STATE_LABELS.items() if state in allowed]

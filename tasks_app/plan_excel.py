@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from tasks_app import plan_services, services
-from tasks_app.choices import ChangeSource, ExtensionStatus, TaskState
+from tasks_app.choices import FINISHED_STATES, ChangeSource, ExtensionStatus
 from tasks_app.collation import vi_order, vi_sorted
 from tasks_app.models import (
     Agency,
@@ -942,7 +942,7 @@ def _compare_task(row: RowPreview, known: _Known, columns: Columns) -> None:
                     "regular, by import."
                 ),
             )
-        elif task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+        elif task.state in FINISHED_STATES:
             error(T_DUE, _("The task is completed or stopped: its due date cannot be moved."))
         elif task.pk in known.pending:
             error(

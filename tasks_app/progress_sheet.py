@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
 from tasks_app import permissions, selectors, services, spreadsheets
-from tasks_app.choices import TaskState
+from tasks_app.choices import FINISHED_STATES, TaskState
 from tasks_app.formatting import full_name
 from tasks_app.forms import LEAD_STATE_LABELS
 from tasks_app.models import Agency, SheetUpload, StatusUpdate, Task, TaskChange
@@ -56,7 +56,7 @@ FILL_HEADERS = (NEW_STATE, PROGRESS, COMPLETED_ON, RESULT, DIFFICULTIES, PROPOSA
 HEADERS = (*INFO_HEADERS, *FILL_HEADERS)
 
 # The states a task on the sheet may be in (the others are completed or stopped).
-OPEN_STATES = (TaskState.NOT_STARTED, TaskState.IN_PROGRESS, TaskState.AWAITING_CONFIRMATION)
+OPEN_STATES = tuple(state for state in TaskState if state not in FINISHED_STATES)
 
 # Which column a message of the service about a field belongs to.
 _COLUMN_OF_FIELD = {
@@ -383,7 +383,7 @@ def _refusal(code: str, task: Task | None, agency: Agency) -> str:
             "agency": task.lead_agency,
             "own": agency,
         }
-    if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+    if task.state in FINISHED_STATES:
         return _(
             "Task %(code)s is completed or stopped; only the monitoring agency can reopen it."
         ) % {"code": code}

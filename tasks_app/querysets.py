@@ -17,7 +17,7 @@ from tasks_app.categories import (
     own_category_expression,
     parent_category_expression,
 )
-from tasks_app.choices import TaskState
+from tasks_app.choices import FINISHED_STATES
 
 __all__ = [
     "AdministrativeLevelQuerySet",
@@ -101,9 +101,7 @@ class TaskQuerySet(models.QuerySet):
     def awaiting_new_owner(self) -> "TaskQuerySet":
         """Open tasks flagged "cần giao lại" (their lead agency ceased to exist): a task
         completed or stopped since it was flagged needs no new owner."""
-        return self.filter(needs_reassignment=True).exclude(
-            state__in=[TaskState.COMPLETED, TaskState.WITHDRAWN]
-        )
+        return self.filter(needs_reassignment=True).exclude(state__in=FINISHED_STATES)
 
     def leaves(self) -> "TaskQuerySet":
         """Tasks without children: the units of work that reports count."""

@@ -26,7 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tasks_app import formatting
-from tasks_app.choices import ChangeSource, ExtensionKind, ExtensionStatus, TaskState, UpdateKind
+from tasks_app.choices import (
+    FINISHED_STATES,
+    ChangeSource,
+    ExtensionKind,
+    ExtensionStatus,
+    TaskState,
+    UpdateKind,
+)
 from tasks_app.collation import vi_sorted
 from tasks_app.models import (
     Agency,
@@ -738,7 +745,7 @@ def extension_request(
         }
     if not reason.strip():
         errors["reason"] = _("Give the reason for the extension.")
-    if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+    if task.state in FINISHED_STATES:
         errors["task"] = _("A completed or stopped task cannot be extended.")
     if errors:
         raise ValidationError(errors)
@@ -826,7 +833,7 @@ def extension_approve(
     with transaction.atomic():
         task = _locked(extension.task)
         extension = _decide(extension, decided_by, decided_at)
-        if task.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+        if task.state in FINISHED_STATES:
             raise ValidationError({"task": _("A completed or stopped task cannot be extended.")})
         extension.status = ExtensionStatus.APPROVED
         extension.decision_note = note
@@ -1023,7 +1030,7 @@ def task_update_fields(
         # change of lead agency, which says it all, not the flag as a second change.
         flag_implied = "needs_reassignment" not in fields
         if lead is not None and lead.pk != locked.lead_agency_id:
-            still_orphaned = _has_ceased(lead) and locked.state not in _FINISHED_STATES
+            still_orphaned = _has_ceased(lead) and locked.state not in FINISHED_STATES
             fields.setdefault("needs_reassignment", still_orphaned)
         before = {name: _as_change(getattr(locked, name)) for name in fields}
         for name, value in fields.items():
@@ -1089,7 +1096,7 @@ def task_adjust_due(
             }
         elif dates_error := _dates_out_of_order(locked.assigned_on, due):
             errors["due"] = dates_error
-        if locked.state in (TaskState.COMPLETED, TaskState.WITHDRAWN):
+        if locked.state in FINISHED_STATES:
             errors["task"] = _("A completed or stopped task cannot be extended.")
         elif locked.extensions.filter(status=ExtensionStatus.PENDING).exists():
             errors["task"] = _("An extension request for this task is waiting: decide it first.")
@@ -1197,7 +1204,6 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
 # --- Tasks that need a new owner (issue 14) ----------------------------------------------------
 
 # A task still to be done; completed and stopped tasks keep their historical lead agency.
-_FINISHED_STATES = (TaskState.COMPLETED, TaskState.WITHDRAWN)
 
 
 def tasks_flag_orphaned(*, on: datetime.date) -> int:
@@ -1212,7 +1218,7 @@ def tasks_flag_orphaned(*, on: datetime.date) -> int:
     """
     return (
         Task.objects.filter(needs_reassignment=False, lead_agency__valid_to__lt=on)
-        .exclude(state__in=_FINISHED_STATES)
+        .exclude(state__in=FINISHED_STATES)
         .update(needs_reassignment=True, version=F("version") + 1, updated_at=timezone.now())
     )
 

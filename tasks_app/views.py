@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tasks_app import permissions, selectors, services
-from tasks_app.choices import ExtensionStatus, ReportCategory, TaskState
+from tasks_app.choices import FINISHED_STATES, ExtensionStatus, ReportCategory, TaskState
 from tasks_app.forms import (
     DECISION_APPROVE,
     DECISION_CONFIRM,
@@ -188,7 +188,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ]
     extensions = list(task.extensions.all())
     pending = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
-    is_open = task.state not in (TaskState.COMPLETED, TaskState.WITHDRAWN)
+    is_open = task.state not in FINISHED_STATES
     # The lead agency could ask for more time, were it not too late (services' rule).
     may_ask = (
         permissions.can_request_extension(user, task)
