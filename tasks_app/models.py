@@ -37,7 +37,21 @@ from tasks_app.querysets import (
 from tasks_app.search import fold
 
 
-class AdministrativeLevel(models.Model):
+class InForce:
+    """Rows with a validity period (`valid_from`, `valid_to`; empty for open-ended): the
+    Python twin of `querysets.in_force_on`."""
+
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+
+    def is_valid_on(self, day: datetime.date) -> bool:
+        """Whether the row was in force on `day`."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+class AdministrativeLevel(InForce, models.Model):
     """A tier of government (province, district, commune). Data, not code: the 2025 reform
     ended the district tier, so a level has validity dates like an agency."""
 
@@ -57,14 +71,8 @@ class AdministrativeLevel(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def is_valid_on(self, day: datetime.date) -> bool:
-        """Whether the level existed on `day` (AdministrativeLevel.objects.valid_on)."""
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
 
-
-class Agency(models.Model):
+class Agency(InForce, models.Model):
     """An agency (department, People's Committee, office…) in the tree of the province.
 
     `path` is the chain of primary keys from the root ("/1/7/42/"), kept in step with
@@ -146,12 +154,6 @@ class Agency(models.Model):
             if self.pk and ancestor.pk == self.pk:
                 raise ValidationError({"parent": _("An agency cannot be placed under itself.")})
             ancestor = ancestor.parent
-
-    def is_valid_on(self, day: datetime.date) -> bool:
-        """Whether the agency existed on `day`."""
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
 
 
 # What an agency is called in pickers (Agency.__str__: the short name, else the name), as an

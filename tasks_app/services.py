@@ -1203,8 +1203,6 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
 
 # --- Tasks that need a new owner (issue 14) ----------------------------------------------------
 
-# A task still to be done; completed and stopped tasks keep their historical lead agency.
-
 
 def tasks_flag_orphaned(*, on: datetime.date) -> int:
     """Flag "cần giao lại" (needs_reassignment, version + 1) every open task (neither
