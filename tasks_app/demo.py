@@ -7,7 +7,7 @@ then. It is deterministic: a fixed timeline, no randomness.
 
 Guarantees of `demo_load`:
 
-- the seven demo accounts exist (password `demo-2022`), with their memberships; an account
+- the demo accounts exist (password `demo-2022`), with their memberships; an account
   that already exists is left as it is (its password is not reset);
 - the activity is written once: when the plan already has status updates, extension
   requests or per-agency child tasks, it is skipped, so running `--demo` again creates
@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from tasks_app.choices import ExtensionStatus, Role, TaskState
 from tasks_app.demo_current import demo_current_load
+from tasks_app.demo_reform import demo_reform_apply
 from tasks_app.models import (
     Agency,
     DeadlineExtension,
@@ -801,29 +802,35 @@ def demo_load(*, plan: Plan) -> DemoResult:
             )
         )
         result.lines += demo_current_load(today=timezone.localdate(), users=users)
-        if _has_activity(plan):
+        skipped = _has_activity(plan)
+        if skipped:
             result.lines.append(
                 _("Demo activity: skipped, plan {code} already has activity.").format(
                     code=plan.code
                 )
             )
-            return result
-        districts = [agencies[code] for code in DISTRICTS]
-        children = 0
-        for code in SPLIT_TASKS:
-            children += len(
-                task_split(task=Task.objects.get(plan=plan, code=code), agencies=districts)
+        else:
+            districts = [agencies[code] for code in DISTRICTS]
+            children = 0
+            for code in SPLIT_TASKS:
+                children += len(
+                    task_split(task=Task.objects.get(plan=plan, code=code), agencies=districts)
+                )
+            for event in timeline:
+                _play(event, plan=plan, users=users, agencies=agencies)
+            result.activity_created = True
+            result.events = len(timeline)
+            result.lines.append(
+                _(
+                    "Demo activity: {tasks} tasks split into {children} per-district tasks; "
+                    "{events} updates and decisions recorded over 2022."
+                ).format(tasks=len(SPLIT_TASKS), children=children, events=len(timeline))
             )
-        for event in timeline:
-            _play(event, plan=plan, users=users, agencies=agencies)
-        result.activity_created = True
-        result.events = len(timeline)
-        result.lines.append(
-            _(
-                "Demo activity: {tasks} tasks split into {children} per-district tasks; "
-                "{events} updates and decisions recorded over 2022."
-            ).format(tasks=len(SPLIT_TASKS), children=children, events=len(timeline))
-        )
+        # After 2022 came the reorganisation of 2025 (idempotent: a second load moves and
+        # reassigns nothing more).
+        result.lines += demo_reform_apply(plan=plan, today=timezone.localdate(), users=users)
+        if skipped:
+            return result
     for as_of in SHOWCASE_DATES:
         counts = demo_categories(plan=plan, as_of=as_of)
         result.categories[as_of] = counts

@@ -9,17 +9,21 @@
 Roles come from Membership rows in force today; a user may hold several roles in several
 agencies. What a user reads also covers the predecessors of their agencies (AgencySuccession,
 followed back through every reorganisation up to today): the successor's staff read what the
-agencies they replaced were responsible for. Acting on a task stays with the staff of its
-lead or coordinating agency today: a predecessor's task is read-only until it is reassigned.
+agencies they replaced were responsible for. It also covers the tasks those agencies led
+before they were reassigned (TaskChange): what an agency was responsible for stays readable,
+so its figures at a past date do not change when the task moves on. Acting on a task stays
+with the staff of its lead or coordinating agency today: a predecessor's task, or one that
+moved to another agency, is read-only.
 """
 
 from typing import Any, TypeVar, overload
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from tasks_app.choices import Role
-from tasks_app.models import Agency, AgencySuccession, Membership, Task
+from tasks_app.models import Agency, AgencySuccession, Membership, Task, TaskChange
 from tasks_app.querysets import TaskQuerySet
 
 # A queryset of tasks, model instances or values() rows: the scope keeps its kind.
@@ -197,7 +201,8 @@ def tasks_visible_to(user, queryset: _TaskRows) -> _TaskRows: ...
 def tasks_visible_to(user, queryset=None):
     """The one scope of tasks: those whose lead or a coordinating agency lies in the
     subtree of one of the user's agencies (memberships in force today) or of one of their
-    predecessors; monitors and leaders see every task, and so does the whole-plan scope
+    predecessors, or whose lead was once such an agency (a reassignment in the task's
+    history); monitors and leaders see every task, and so does the whole-plan scope
     (`WHOLE_PLAN`) of the monthly report."""
     queryset = Task.objects.all() if queryset is None else queryset
     if sees_everything(user):
@@ -213,7 +218,13 @@ def tasks_visible_to(user, queryset=None):
     coordinated = Task.coordinating_agencies.through.objects.filter(
         task_id=OuterRef("pk"), agency__in=scope
     )
-    return queryset.filter(Q(lead_agency__in=scope) | Exists(coordinated))
+    # A change of lead keeps the former lead's key as text (TaskChange.old_value).
+    led_before = TaskChange.objects.filter(
+        task_id=OuterRef("pk"),
+        field="lead_agency",
+        old_value__in=scope.annotate(key=Cast("pk", CharField())).values("key"),
+    )
+    return queryset.filter(Q(lead_agency__in=scope) | Exists(coordinated) | Exists(led_before))
 
 
 def _leads(user, lead_agency_id: int) -> bool:

@@ -1228,6 +1228,7 @@ def tasks_reassign(
     author,
     reason: str,
     source: str = ChangeSource.PAGE,
+    changed_at: datetime.datetime | None = None,
 ) -> list[Task]:
     """Give several tasks a new lead agency at once, with one reason: all or nothing.
 
@@ -1235,7 +1236,8 @@ def tasks_reassign(
     new lead agency no longer exists today. Each task goes through `task_update_fields`, so
     the change history records each change of lead agency with its author, reason and
     source, and the "cần giao lại" flag is cleared. A task that this agency leads already is
-    left as it is. Returns the tasks as saved.
+    left as it is. `changed_at` (default now) dates a reassignment decided earlier on
+    paper. Returns the tasks as saved.
     """
     reason = reason.strip()
     errors = {}
@@ -1258,6 +1260,7 @@ def tasks_reassign(
                 author=author,
                 reason=reason,
                 source=source,
+                changed_at=changed_at,
                 lead_agency=lead_agency,
             )
             for task in tasks

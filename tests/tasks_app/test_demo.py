@@ -11,9 +11,18 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone, translation
 
-from tasks_app.choices import ExtensionStatus, ReportCategory, Role, TaskState, UpdateKind
+from tasks_app.choices import (
+    FINISHED_STATES,
+    ExtensionStatus,
+    ReportCategory,
+    Role,
+    TaskState,
+    UpdateKind,
+)
 from tasks_app.demo import DEMO_PASSWORD, DISTRICTS, demo_categories
 from tasks_app.models import (
     Agency,
@@ -24,9 +33,11 @@ from tasks_app.models import (
     Task,
     TaskChange,
 )
-from tasks_app.permissions import tasks_visible_to
+from tasks_app.permissions import can_report_progress, tasks_visible_to
 from tasks_app.planfile import plan_file_read
 from tasks_app.querysets import local_tz
+from tasks_app.selectors import membership_transfers_pending
+from tasks_app.services import status_update_record
 
 
 @pytest.fixture(autouse=True)
@@ -64,8 +75,9 @@ def local(moment: datetime.datetime) -> datetime.datetime:
 def test_demo_accounts_log_in_with_their_memberships(plan):
     expected = {
         "admin": set(),
-        "lanhdao": {("UBND_TINH", Role.LEADER)},
-        "sotttt": {("STTTT", Role.MONITOR)},
+        # Moved to the successors of their agencies in 2025 (demo_reform).
+        "lanhdao": {("NB_UBND_TINH", Role.LEADER)},
+        "sotttt": {("NB_SKHCN", Role.MONITOR)},
         "haihau": {("UBND_HAIHAU", Role.MANAGER)},
         "giaothuy": {("UBND_GIAOTHUY", Role.MANAGER)},
         "haitrung": {("HH_HAITRUNG", Role.MANAGER)},
@@ -79,12 +91,21 @@ def test_demo_accounts_log_in_with_their_memberships(plan):
         assert user.email == f"{username}@example.vn"
         assert user.first_name and user.last_name
         assert user.is_staff == user.is_superuser == (username == "admin")
-        assert set(user.memberships.values_list("agency__code", "role")) == memberships
+        in_force = user.memberships.valid_on(timezone.localdate())
+        assert set(in_force.values_list("agency__code", "role")) == memberships
     assert authenticate(username="sotttt", password="wrong") is None
 
 
 def test_demo_twice_creates_nothing_more(plan):
-    models = (get_user_model(), Membership, Task, StatusUpdate, DeadlineExtension, Agency)
+    models = (
+        get_user_model(),
+        Membership,
+        Task,
+        StatusUpdate,
+        DeadlineExtension,
+        Agency,
+        TaskChange,
+    )
     before = {model: model.objects.count() for model in models}
     versions = dict(Task.objects.values_list("code", "version"))
 
@@ -96,6 +117,7 @@ def test_demo_twice_creates_nothing_more(plan):
     assert "Demo accounts: 9 (0 new)" in out.getvalue()
     assert "skipped" in out.getvalue()
     assert "already there" in out.getvalue()
+    assert "0 memberships moved to successor agencies, 0 open tasks" in out.getvalue()
 
 
 @pytest.mark.parametrize("as_of", [JUNE, DECEMBER])
@@ -176,9 +198,10 @@ def test_the_monitors_corrections_are_in_the_change_history_and_survive_a_reload
 def test_two_plan_tasks_are_split_into_one_child_per_district(plan):
     for code in ("CDS22-26", "CDS22-41"):
         parent = Task.objects.get(plan=plan, code=code)
-        children = parent.children.select_related("lead_agency")
+        children = parent.children.with_history_at(DECEMBER)
+        leads_in_2022 = Agency.objects.filter(pk__in=[c.lead_agency_at for c in children])
 
-        assert sorted(child.lead_agency.code for child in children) == sorted(DISTRICTS)
+        assert sorted(leads_in_2022.values_list("code", flat=True)) == sorted(DISTRICTS)
         assert all(child.due == parent.due for child in children)
         assert all(
             list(child.coordinating_agencies.values_list("code", flat=True)) == ["STTTT"]
@@ -240,3 +263,82 @@ def test_the_demo_opened_today_shows_live_work_of_todays_agencies(demo_output, d
     assert recent.exists()
     xahaihau_tasks = tasks_visible_to(get_user_model().objects.get(username="xahaihau"))
     assert xahaihau_tasks.filter(plan=plan).exists()
+
+
+# --- The reorganisation of 1 July 2025 (demo_reform) -----------------------------------------
+
+
+def test_staff_followed_their_agencies_into_the_successors(plan):
+    sotttt = get_user_model().objects.get(username="sotttt")
+    history = [
+        (m.agency.code, m.valid_from, m.valid_to)
+        for m in sotttt.memberships.select_related("agency").order_by(
+            F("valid_from").asc(nulls_first=True)
+        )
+    ]
+    assert history == [
+        ("STTTT", None, datetime.date(2025, 2, 28)),
+        ("SKHCN_ND_2025", datetime.date(2025, 3, 1), datetime.date(2025, 6, 30)),
+        ("NB_SKHCN", datetime.date(2025, 7, 1), None),
+    ]
+    # The manager of xã Hải Trung waits for the monitor's confirmation; the abolished
+    # district's manager has no successor to follow: both are on the staff-move page.
+    pending = {
+        group.succession.predecessor.code: [m.user.username for m in group.memberships]
+        for group in membership_transfers_pending()
+    }
+    assert pending["HH_HAITRUNG"] == ["haitrung"]
+    assert pending["UBND_HAIHAU"] == ["haihau"]
+    assert "STTTT" not in pending and "UBND_TINH" not in pending
+
+
+def test_hai_haus_open_tasks_went_to_the_new_communes_with_a_reason(plan):
+    district = Agency.objects.get(code="UBND_HAIHAU")
+    open_in_hai_hau = Task.objects.filter(
+        plan=plan, lead_agency__path__startswith=district.path
+    ).exclude(state__in=FINISHED_STATES)
+    assert not open_in_hai_hau.exists()
+
+    moved = TaskChange.objects.filter(
+        task__plan=plan, field="lead_agency", old_value=str(district.pk)
+    ).select_related("task__lead_agency", "author")
+    assert moved.count() >= 2
+    for change in moved:
+        assert change.task.lead_agency.code == "NB_XA_HAIHAU"
+        assert change.new_text == str(change.task.lead_agency)
+        assert "Hải Hậu" in change.reason and change.author.username == "skhcn"
+        assert change.changed_at.date() == datetime.date(2025, 7, 15)
+        assert not change.task.needs_reassignment
+    # The other abolished agencies' open tasks still wait for the monitor.
+    assert Task.objects.filter(plan=plan).awaiting_new_owner().exists()
+
+
+def test_the_new_commune_carries_on_the_districts_work(plan, client):
+    manager = get_user_model().objects.get(username="xahaihau")
+    task = Task.objects.get(plan=plan, code="CDS22-07")
+    assert task.lead_agency.code == "NB_XA_HAIHAU"
+    client.force_login(manager)
+
+    response = client.get(reverse("tasks_app:task-detail", args=[task.pk]))
+    assert response.status_code == 200
+    # The district's reports of 2022 are there, under the district's name.
+    assert "UBND huyện Hải Hậu" in response.content.decode()
+
+    status_update_record(
+        task=task,
+        author=manager,
+        agency=task.lead_agency,
+        state=TaskState.IN_PROGRESS,
+        progress=95,
+        result="Xã Hải Hậu tiếp tục thực hiện.",
+    )
+    task.refresh_from_db()
+    assert task.progress == 95
+
+
+def test_the_districts_manager_reads_the_reassigned_task_but_no_longer_acts_on_it(plan):
+    # (Its 2022 figures stay those of the district: tests/reports/test_permissions.py.)
+    manager = get_user_model().objects.get(username="haihau")
+    task = Task.objects.get(plan=plan, code="CDS22-07")
+    assert tasks_visible_to(manager).filter(pk=task.pk).exists()
+    assert not can_report_progress(manager, task)
