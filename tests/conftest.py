@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tasks_app.choices import AgencyKind, Role
+from tasks_app.choices import AgencyKind, Role, SuccessionKind
+from tasks_app.models import AgencySuccession
 from tests.factories import (
     AgencyFactory,
     LevelFactory,
@@ -26,6 +27,8 @@ from tests.factories import (
 )
 
 BROWSER_TESTS = Path(__file__).parent / "browser"
+# The reorganisation of 2025: districts end, communes merge (map_2025).
+REFORM_2025 = datetime.date(2025, 7, 1)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
@@ -178,3 +181,44 @@ def make_task(area, agencies):
 @pytest.fixture
 def task(make_task):
     return make_task(due=datetime.date(2022, 6, 30))
+
+
+@pytest.fixture
+def map_2025(levels, agencies):
+    """The 2025 map, for the tests of the reorganisation: the district level, Hải Hậu,
+    Giao Thủy and xã Hải Trung end on 30/06/2025; xã Hải Hậu (from Hải Trung) and xã Hải
+    Anh begin on 01/07/2025, under the province."""
+    last_day = REFORM_2025 - datetime.timedelta(days=1)
+    levels["district"].valid_to = last_day
+    levels["district"].save()
+    for code in ("haihau", "giaothuy", "haitrung"):
+        agencies[code].valid_to = last_day
+        agencies[code].save()
+    new = {
+        code: AgencyFactory(
+            code=code,
+            name=name,
+            short_name=short,
+            level=levels["commune"],
+            parent=agencies["province"],
+            kind=AgencyKind.UBND,
+            valid_from=REFORM_2025,
+        )
+        for code, name, short in [
+            ("NB_XA_HAIHAU", "Ủy ban nhân dân xã Hải Hậu", "Xã Hải Hậu"),
+            ("NB_XA_HAIANH", "Ủy ban nhân dân xã Hải Anh", "Xã Hải Anh"),
+        ]
+    }
+    AgencySuccession.objects.create(
+        predecessor=agencies["haitrung"],
+        successor=new["NB_XA_HAIHAU"],
+        date=REFORM_2025,
+        kind=SuccessionKind.MERGE,
+    )
+    AgencySuccession.objects.create(
+        predecessor=agencies["haihau"],
+        successor=None,
+        date=REFORM_2025,
+        kind=SuccessionKind.ABOLISH,
+    )
+    return {**agencies, "xa_haihau": new["NB_XA_HAIHAU"], "xa_haianh": new["NB_XA_HAIANH"]}

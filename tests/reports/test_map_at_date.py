@@ -21,8 +21,6 @@ from reports.forms import DashboardFilterForm
 from reports.selectors import NOT_IN_FORCE, DashboardFilters, dashboard_summary
 from reports.services import monthly_report_context, monthly_report_generate
 from tasks_app import services
-from tasks_app.choices import AgencyKind, SuccessionKind
-from tasks_app.models import AgencySuccession
 from tests.factories import AgencyFactory, PlanFactory, PriorityAreaFactory, TaskFactory
 
 # The monthly-report fixture (a fast stand-in for WeasyPrint) lives in test_pdf.py.
@@ -42,49 +40,11 @@ def at(day: datetime.date, hour: int = 9) -> datetime.datetime:
 
 
 @pytest.fixture
-def reform(levels, agencies):
-    """The 2025 map: the district level, Hải Hậu, Giao Thủy and xã Hải Trung end on
-    30/06/2025; xã Hải Hậu (from Hải Trung) and xã Hải Anh begin on 01/07/2025, under the
-    province."""
-    last_day = REFORM - datetime.timedelta(days=1)
-    levels["district"].valid_to = last_day
-    levels["district"].save()
-    for code in ("haihau", "giaothuy", "haitrung"):
-        agencies[code].valid_to = last_day
-        agencies[code].save()
-    new = {
-        code: AgencyFactory(
-            code=code,
-            name=name,
-            short_name=short,
-            level=levels["commune"],
-            parent=agencies["province"],
-            kind=AgencyKind.UBND,
-            valid_from=REFORM,
-        )
-        for code, name, short in [
-            ("NB_XA_HAIHAU", "Ủy ban nhân dân xã Hải Hậu", "Xã Hải Hậu"),
-            ("NB_XA_HAIANH", "Ủy ban nhân dân xã Hải Anh", "Xã Hải Anh"),
-        ]
-    }
-    AgencySuccession.objects.create(
-        predecessor=agencies["haitrung"],
-        successor=new["NB_XA_HAIHAU"],
-        date=REFORM,
-        kind=SuccessionKind.MERGE,
-    )
-    AgencySuccession.objects.create(
-        predecessor=agencies["haihau"], successor=None, date=REFORM, kind=SuccessionKind.ABOLISH
-    )
-    return {**agencies, "xa_haihau": new["NB_XA_HAIHAU"], "xa_haianh": new["NB_XA_HAIANH"]}
-
-
-@pytest.fixture
-def plan_2025(reform):
+def plan_2025(map_2025):
     plan = PlanFactory(
         code="CDS-2025",
-        issuing_agency=reform["province"],
-        monitor_agency=reform["stttt"],
+        issuing_agency=map_2025["province"],
+        monitor_agency=map_2025["stttt"],
         period_start=D(2025, 1, 1),
         period_end=D(2025, 12, 31),
     )
@@ -103,15 +63,15 @@ def plan_2025(reform):
     return {
         "plan": plan,
         # Hải Hậu: one overdue at 30/06 (due 31/05), two due later.
-        "overdue": task("T-01", reform["haihau"], D(2025, 5, 31)),
-        "later": task("T-02", reform["haihau"], D(2025, 9, 30)),
-        "left": task("T-03", reform["haihau"], D(2025, 12, 31)),  # never reassigned
-        "commune": task("T-04", reform["haitrung"], D(2025, 12, 31)),
-        "department": task("T-05", reform["stttt"], D(2025, 12, 31)),
+        "overdue": task("T-01", map_2025["haihau"], D(2025, 5, 31)),
+        "later": task("T-02", map_2025["haihau"], D(2025, 9, 30)),
+        "left": task("T-03", map_2025["haihau"], D(2025, 12, 31)),  # never reassigned
+        "commune": task("T-04", map_2025["haitrung"], D(2025, 12, 31)),
+        "department": task("T-05", map_2025["stttt"], D(2025, 12, 31)),
     }
 
 
-def reassign(plan_2025, reform, monitor):
+def reassign(plan_2025, map_2025, monitor):
     """10/07/2025: the monitor hands the tasks to the successors, with a reason."""
     moves = [
         ("overdue", "xa_haihau"),
@@ -127,7 +87,7 @@ def reassign(plan_2025, reform, monitor):
                 expected_version=task.version,
                 author=monitor,
                 reason="Sắp xếp đơn vị hành chính hai cấp từ 01/07/2025",
-                lead_agency=reform[agency_key],
+                lead_agency=map_2025[agency_key],
             )
 
 
@@ -147,10 +107,10 @@ def ranking_map(board) -> dict[str, list[tuple]]:
 
 
 def test_the_dashboard_ranks_the_agencies_of_the_map_at_each_date(
-    plan_2025, reform, leader, monitor
+    plan_2025, map_2025, leader, monitor
 ):
     plan = plan_2025["plan"]
-    reassign(plan_2025, reform, monitor)
+    reassign(plan_2025, map_2025, monitor)
     with time_machine.travel(at(D(2025, 8, 5)), tick=False):
         june = board_at(leader, plan, END_OF_JUNE)
         july = board_at(leader, plan, END_OF_JULY)
@@ -184,14 +144,14 @@ def test_the_dashboard_ranks_the_agencies_of_the_map_at_each_date(
 
 
 def test_june_figures_do_not_change_when_tasks_are_reassigned_in_july(
-    plan_2025, reform, leader, monitor
+    plan_2025, map_2025, leader, monitor
 ):
     plan = plan_2025["plan"]
     with time_machine.travel(at(D(2025, 7, 5)), tick=False):
         before = board_at(leader, plan, END_OF_JUNE)
-    reassign(plan_2025, reform, monitor)
+    reassign(plan_2025, map_2025, monitor)
     plan_2025["overdue"].refresh_from_db()
-    assert plan_2025["overdue"].lead_agency == reform["xa_haihau"]
+    assert plan_2025["overdue"].lead_agency == map_2025["xa_haihau"]
     with time_machine.travel(at(D(2025, 7, 20)), tick=False):
         after = board_at(leader, plan, END_OF_JUNE)
     assert ranking_map(after) == ranking_map(before)
@@ -199,7 +159,7 @@ def test_june_figures_do_not_change_when_tasks_are_reassigned_in_july(
     assert [(t.code, t.lead_agency) for t in after.overdue] == [("T-01", "UBND huyện Hải Hậu")]
 
 
-def test_the_filters_offer_the_levels_and_agencies_of_the_date(plan_2025, reform, leader):
+def test_the_filters_offer_the_levels_and_agencies_of_the_date(plan_2025, map_2025, leader):
     def choices(day):
         form = DashboardFilterForm({"as_of": day.isoformat()}, user=leader)
         return (
@@ -218,7 +178,7 @@ def test_the_filters_offer_the_levels_and_agencies_of_the_date(plan_2025, reform
 
 
 def test_a_level_or_agency_not_in_force_is_refused_with_the_date(
-    plan_2025, reform, leader, levels, client
+    plan_2025, map_2025, leader, levels, client
 ):
     plan = plan_2025["plan"]
     api = APIClient()
@@ -229,7 +189,7 @@ def test_a_level_or_agency_not_in_force_is_refused_with_the_date(
             url, {"plan": plan.pk, "as_of": "2025-07-31", "level": levels["district"].pk}
         )
         commune = api.get(
-            url, {"plan": plan.pk, "as_of": "2025-06-30", "agency": reform["xa_haihau"].pk}
+            url, {"plan": plan.pk, "as_of": "2025-06-30", "agency": map_2025["xa_haihau"].pk}
         )
         still = api.get(
             url, {"plan": plan.pk, "as_of": "2025-06-30", "level": levels["district"].pk}
@@ -256,9 +216,9 @@ def test_a_level_or_agency_not_in_force_is_refused_with_the_date(
 
 
 @pytest.mark.parametrize("day", [END_OF_JUNE, END_OF_JULY])
-def test_the_api_agrees_with_the_page(plan_2025, reform, leader, monitor, client, day):
+def test_the_api_agrees_with_the_page(plan_2025, map_2025, leader, monitor, client, day):
     plan = plan_2025["plan"]
-    reassign(plan_2025, reform, monitor)
+    reassign(plan_2025, map_2025, monitor)
     api = APIClient()
     api.force_authenticate(leader)
     client.force_login(leader)
@@ -281,7 +241,7 @@ def test_the_api_agrees_with_the_page(plan_2025, reform, leader, monitor, client
     parents = {a["code"]: a["parent"] for r in data["rankings"] for a in r["agencies"]}
     assert parents["UBND_TINH"] is None
     assert parents["UBND_HAIHAU"] == {
-        "id": reform["province"].pk,
+        "id": map_2025["province"].pk,
         "name": "Ủy ban nhân dân tỉnh Nam Định",
         "short_name": "UBND tỉnh",
     }
@@ -292,12 +252,12 @@ def test_the_api_agrees_with_the_page(plan_2025, reform, leader, monitor, client
 
 def test_the_monthly_reports_of_june_and_july_each_show_their_map(
     plan_2025,
-    reform,
+    map_2025,
     monitor,
     fake_pdf,  # noqa: F811
 ):
     plan = plan_2025["plan"]
-    reassign(plan_2025, reform, monitor)
+    reassign(plan_2025, map_2025, monitor)
     with time_machine.travel(at(D(2025, 8, 5)), tick=False):
         june = monthly_report_context(
             report=monthly_report_generate(plan=plan, period=D(2025, 6, 1))
@@ -331,14 +291,14 @@ def test_the_monthly_reports_of_june_and_july_each_show_their_map(
         ("Ủy ban nhân dân huyện Hải Hậu", 1)
     ]
     # The header: Sở TT&TT, in force in both months, issues both reports.
-    assert june["issuer"] == july["issuer"] == reform["stttt"]
+    assert june["issuer"] == july["issuer"] == map_2025["stttt"]
 
 
 def test_the_map_costs_no_query_per_agency_or_task(
-    plan_2025, reform, leader, monitor, levels, client, django_assert_max_num_queries
+    plan_2025, map_2025, leader, monitor, levels, client, django_assert_max_num_queries
 ):
     plan = plan_2025["plan"]
-    reassign(plan_2025, reform, monitor)
+    reassign(plan_2025, map_2025, monitor)
     area = plan.priority_areas.get()
 
     def count() -> int:
@@ -353,11 +313,11 @@ def test_the_map_costs_no_query_per_agency_or_task(
         small = count()
         for i in range(12):
             commune = AgencyFactory(
-                level=levels["commune"], parent=reform["province"], valid_from=REFORM
+                level=levels["commune"], parent=map_2025["province"], valid_from=REFORM
             )
             TaskFactory(
                 priority_area=area,
-                lead_agency=commune if i % 2 else reform["giaothuy"],
+                lead_agency=commune if i % 2 else map_2025["giaothuy"],
                 assigned_on=D(2025, 1, 2),
                 original_due=D(2025, 5, 1) + datetime.timedelta(days=20 * i),
                 due=D(2025, 5, 1) + datetime.timedelta(days=20 * i),
