@@ -1,14 +1,18 @@
 """Models of the reports app: the monthly report, a legal record stored with its files.
 
-A MonthlyReport is one document per (plan, month, scope). Its number ("Số: 05/BC-STTTT") is
-drawn once, from a sequence per issuing agency and year, and kept when the report is
-regenerated; its files are replaced whole (reports/services.py), so the row only ever points
-at complete files.
+A MonthlyReport is one document per (plan, month, scope), issued the way an office issues a
+báo cáo (reports/issuing.py): a DRAFT whose narrative a specialist edits (each saved
+version kept as a ReportRevision), APPROVED by the leader, ISSUED by the văn thư with a
+number from the issuing agency's register for the year and a date (then signed), SENT
+once. Until it is issued its files are replaced whole on every rendering
+(reports/services.py), so the row only ever points at complete files; an issued report's
+files are final. A correction is a new report that `replaces` the issued one.
 """
 
 import calendar
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -31,6 +35,19 @@ class MonthlyReportQuerySet(models.QuerySet):
         if sees_everything(user):
             return self
         return self.filter(scope__isnull=False, scope__in=agencies_visible_to(user))
+
+
+class ReportStage(models.TextChoices):
+    """Where the document stands on its way out of the office."""
+
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+    ISSUED = "issued", _("Issued")
+    SENT = "sent", _("Sent")
+
+
+# Stages whose files are final: rendering again is refused, a correction is a new report.
+FINAL_STAGES = (ReportStage.ISSUED, ReportStage.SENT)
 
 
 class ReportStatus(models.TextChoices):
@@ -56,18 +73,97 @@ class MonthlyReport(models.Model):
     (scope empty) or for one agency's subtree, with its numbers as of the last day of the
     month, taken from history.
 
-    - Unique per (plan, period, scope): generating again updates the same row.
-    - `issuer`, `issued_on`, `year` and `number` are fixed at the first generation and kept
-      afterwards, so a regenerated report carries the same number and date.
-    - `status` is claimed with a conditional update (`claim_token`, `claimed_at`); a claim
-      older than REPORT_STALE_MINUTES may be taken over.
-    - `emailed_at` records the e-mail, which is sent once.
+    - Unique per (plan, period, scope) among the originals; a correction `replaces` one
+      issued report (at most one correction each).
+    - `stage`: draft → approved → issued → sent (reports/issuing.py); each step records
+      who and when. `issuer` is fixed when the draft is made; `number`, `year` and
+      `issued_on` when it is issued: the next free number of the issuer's register for the
+      year, or one typed by the văn thư (unique in the register).
+    - `version` grows on every narrative edit or step: a form or API call sent with an
+      older version is refused, so concurrent edits never overwrite each other.
+    - `status` is the rendering's state, claimed with a conditional update
+      (`claim_token`, `claimed_at`); a claim older than REPORT_STALE_MINUTES may be taken
+      over.
+    - `emailed_at` records the e-mail, which is sent once, after the report is issued.
     """
 
     plan = models.ForeignKey(
         Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="monthly_reports"
     )
     period = models.DateField(_("month"), help_text=_("The first day of the month reported."))
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correction",
+        help_text=_("The issued report this one corrects."),
+    )
+    stage = models.CharField(
+        _("stage"), max_length=10, choices=ReportStage.choices, default=ReportStage.DRAFT
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    # The narrative: prefilled from the month's status updates, edited by the specialist.
+    assessment = models.TextField(_("general assessment"), blank=True)
+    difficulties = models.TextField(_("difficulties and proposals"), blank=True)
+    next_focus = models.TextField(_("focus of next month"), blank=True)
+    distribution = models.TextField(
+        _("recipients (Nơi nhận)"),
+        blank=True,
+        help_text=_("One line per recipient, as printed under Nơi nhận."),
+    )
+    recipients = models.TextField(
+        _("e-mail recipients"),
+        blank=True,
+        help_text=_("The addresses the issued report is sent to, one per line."),
+    )
+    signer_name = models.CharField(_("signer"), max_length=120, blank=True)
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drafted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last edited by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    edited_at = models.DateTimeField(_("last edited at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    signed_by_certificate = models.CharField(_("signing certificate"), max_length=255, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     scope = models.ForeignKey(
         Agency,
         verbose_name=_("scope"),
@@ -118,14 +214,15 @@ class MonthlyReport(models.Model):
         constraints = [
             # NULL scopes are distinct in a plain unique constraint: one partial constraint
             # for the whole-plan report, one for the scoped ones (SQLite and PostgreSQL).
+            # Corrections (`replaces` set) are further reports of the same month and scope.
             models.UniqueConstraint(
                 fields=["plan", "period"],
-                condition=Q(scope__isnull=True),
+                condition=Q(scope__isnull=True, replaces__isnull=True),
                 name="monthly_report_unique_plan_period",
             ),
             models.UniqueConstraint(
                 fields=["plan", "period", "scope"],
-                condition=Q(scope__isnull=False),
+                condition=Q(scope__isnull=False, replaces__isnull=True),
                 name="monthly_report_unique_plan_period_scope",
             ),
             # One sequence of document numbers per issuing agency and year.
@@ -155,12 +252,54 @@ class MonthlyReport(models.Model):
         return self.period.replace(day=last)
 
     @property
+    def is_final(self) -> bool:
+        """Issued (or sent): the files are final, the number and date are given."""
+        return self.stage in FINAL_STAGES
+
+    @property
     def has_pdf(self) -> bool:
         return bool(self.pdf)
 
     @property
     def has_xlsx(self) -> bool:
         return bool(self.xlsx)
+
+
+class ReportRevision(models.Model):
+    """An earlier version of a report's narrative, kept when the specialist saves a new one
+    (append-only): what it said, who wrote it and when."""
+
+    report = models.ForeignKey(
+        MonthlyReport,
+        verbose_name=_("report"),
+        on_delete=models.CASCADE,
+        related_name="revisions",
+    )
+    version = models.PositiveIntegerField(_("version"))
+    assessment = models.TextField(_("general assessment"), blank=True)
+    difficulties = models.TextField(_("difficulties and proposals"), blank=True)
+    next_focus = models.TextField(_("focus of next month"), blank=True)
+    distribution = models.TextField(_("recipients (Nơi nhận)"), blank=True)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    written_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        ordering = ["report", "-version"]
+        verbose_name = _("report version")
+        verbose_name_plural = _("report versions")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "version"], name="report_revision_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} · v{self.version}"
 
 
 class TrendSnapshot(models.Model):

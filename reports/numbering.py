@@ -65,9 +65,14 @@ def two_digits(value: int) -> str:
     return f"{value:02d}"
 
 
+# A draft leaves the number blank for the văn thư: "Số:      /BC-STTTT" (no-break spaces,
+# which the layout keeps).
+BLANK_NUMBER = "\u00a0" * 6
+
+
 def document_number(number: int | None, doc_code: str) -> str:
-    """'05/BC-STTTT'; '…/BC-STTTT' before a number was drawn."""
-    shown = two_digits(number) if number else "…"
+    """'05/BC-STTTT'; '      /BC-STTTT' (blank) before the report is issued."""
+    shown = two_digits(number) if number else BLANK_NUMBER
     suffix = f"{REPORT_TYPE_CODE}-{doc_code}" if doc_code else REPORT_TYPE_CODE
     return f"{shown}/{suffix}"
 

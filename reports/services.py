@@ -39,8 +39,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -50,12 +50,11 @@ from django.utils.translation import gettext as _
 
 from reports import charts
 from reports.excel import dashboard_workbook
-from reports.models import MonthlyReport, ReportStatus, report_file_name
+from reports.models import MonthlyReport, ReportStage, ReportStatus, report_file_name
 from reports.numbering import (
     agency_as_of,
     date_line_parts,
     default_issuer,
-    document_date,
     document_number,
     header_lines,
     issuer_parent,
@@ -127,6 +126,11 @@ _CLOSED = (*_COMPLETED, ReportCategory.WITHDRAWN)
 
 class ReportError(ValueError):
     """The report cannot be made as asked (a month outside the plan, not over yet…)."""
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What a draft prints where the văn thư will write the date of issue.
+BLANK_DATE_LINE = {"day": "…", "month": "…", "year": "…"}
 
 
 # --- Checks ------------------------------------------------------------------------------------
@@ -294,6 +298,20 @@ def report_coming_deadlines(
     return rows, total
 
 
+def month_updates(*, filters: DashboardFilters, period: datetime.date):
+    """The status updates recorded during the month on the leaf tasks in the report's
+    scope, oldest first, with their task and agency."""
+    return (
+        StatusUpdate.objects.filter(
+            task__in=scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters),
+            recorded_at__gte=end_of_day(period - datetime.timedelta(days=1)),
+            recorded_at__lt=end_of_day(filters.as_of),
+        )
+        .select_related("task", "agency", "task__lead_agency")
+        .order_by("recorded_at", "pk")
+    )
+
+
 def report_difficulties(
     *, filters: DashboardFilters, period: datetime.date, limit: int | None = BODY_LIST_LIMIT
 ) -> dict:
@@ -301,17 +319,7 @@ def report_difficulties(
     on the tasks in scope, as a clerk sums them up: one item per distinct text (in the order
     first written) with the agencies and tasks that reported it; at most `limit` items of
     each kind, the most reported first when there are more."""
-    start = end_of_day(period - datetime.timedelta(days=1))
-    updates = (
-        StatusUpdate.objects.filter(
-            task__in=scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters),
-            recorded_at__gte=start,
-            recorded_at__lt=end_of_day(filters.as_of),
-        )
-        .exclude(difficulties="", proposals="")
-        .select_related("task", "agency", "task__lead_agency")
-        .order_by("recorded_at", "pk")
-    )
+    updates = month_updates(filters=filters, period=period).exclude(difficulties="", proposals="")
     grouped: dict[str, dict[str, dict]] = {"difficulties": {}, "proposals": {}}
     for update in updates:
         agency = str(update.agency or update.task.lead_agency)
@@ -352,6 +360,83 @@ def _named(names: list[str], more: str) -> str:
     return more.format(names=shown, count=len(names) - AGENCIES_NAMED)
 
 
+def _quoted(text: str) -> str:
+    return "“" + " ".join(text.split()) + "”"
+
+
+def report_narrative_prefill(*, report: MonthlyReport) -> dict[str, str]:
+    """The narrative a draft starts with, written from the month's status updates (call
+    inside translation.override(REPORT_LANGUAGE)):
+
+    - `assessment`: how many agencies reported on how many tasks, then each agency's latest
+      results of the month, quoted under its name;
+    - `difficulties`: the difficulties and proposals, grouped by agency and quoted under
+      the agency's name with the task's code;
+    - `next_focus`: the tasks due next month (soonest first), to concentrate on;
+    - `distribution`: the lines of Nơi nhận;
+    - `recipients`: the e-mail addresses the issued report goes to.
+    """
+    filters = _filters(report)
+    month = period_label(report.period)
+    results: dict[str, dict[str, str]] = {}
+    troubles: dict[str, list[str]] = {}
+    tasks = set()
+    for update in month_updates(filters=filters, period=report.period):
+        agency = str(update.agency or update.task.lead_agency)
+        tasks.add(update.task_id)
+        if update.result.strip():
+            # The latest result of each task stands for the month.
+            results.setdefault(agency, {})[update.task.code] = _quoted(update.result)
+        for label, text in (
+            (_("Difficulty"), update.difficulties),
+            (_("Proposal"), update.proposals),
+        ):
+            if text.strip():
+                line = f"- {label} ({update.task.code}): {_quoted(text)}"
+                if line not in troubles.setdefault(agency, []):
+                    troubles[agency].append(line)
+    if tasks:
+        lines = [
+            _("In {month}, {agencies} agencies reported on the progress of {tasks} tasks.").format(
+                month=month, agencies=len({*results, *troubles}), tasks=len(tasks)
+            )
+        ]
+    else:
+        lines = [
+            _("In {month}, no agency reported on the progress of its tasks.").format(month=month)
+        ]
+    for agency in sorted(results, key=vi_sort_key):
+        lines.append(f"{agency}:")
+        lines += [f"- {code}: {text}" for code, text in results[agency].items()]
+    assessment = "\n".join(lines)
+
+    difficulties = "\n".join(
+        line
+        for agency in sorted(troubles, key=vi_sort_key)
+        for line in (f"{agency}:", *troubles[agency])
+    ) or _("The agencies reported no difficulty in {month}.").format(month=month)
+
+    # The tasks due next month are listed in the report's table under this text.
+    _coming, total = report_coming_deadlines(filters=filters, limit=0)
+    focus = [
+        _("Concentrate on the {count} tasks due in {month}, listed below.").format(
+            count=total, month=period_label(next_month(report.period))
+        )
+        if total
+        else _("Keep the tasks in progress on schedule.")
+    ]
+    issuer = report.issuer or agency_as_of(
+        default_issuer(report.plan, report.scope), filters.as_of, report.plan
+    )
+    return {
+        "assessment": assessment,
+        "difficulties": difficulties,
+        "next_focus": "\n".join(focus),
+        "distribution": "\n".join(_distribution(issuer, filters.as_of, report.scope)),
+        "recipients": "\n".join(monthly_report_recipients(report=report)),
+    }
+
+
 def report_trend(*, filters: DashboardFilters, points: int = TREND_POINTS):
     """The dashboard's trend (reports.selectors.dashboard_trend) over the last `points`
     month ends up to D, stored month ends included."""
@@ -377,10 +462,11 @@ def _overdue_rows(board: Dashboard) -> list[ListedTask]:
     ]
 
 
-def _signature(issuer: Agency) -> dict:
+def _signature(issuer: Agency, name: str = "") -> dict:
     """TM. … / KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC / name: from the REPORT_SIGNER_* settings, else
-    the usual lines for the kind of issuing agency. A People's Committee is a collective
-    body: its deputy chair signs on behalf of it ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH")."""
+    the usual lines for the kind of issuing agency; `name` (the report's signer) first. A
+    People's Committee is a collective body: its deputy chair signs on behalf of it
+    ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH")."""
     collective = ""
     if issuer.kind == AgencyKind.UBND:
         collective = _("ON BEHALF OF THE PEOPLE'S COMMITTEE")
@@ -393,7 +479,7 @@ def _signature(issuer: Agency) -> dict:
         "collective": collective,
         "authority": authority,
         "title": settings.REPORT_SIGNER_TITLE or title,
-        "name": settings.REPORT_SIGNER_NAME,
+        "name": name or settings.REPORT_SIGNER_NAME,
     }
 
 
@@ -458,8 +544,9 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
     )
     board.trend = report_trend(filters=filters)
     issuer, issued_on = report.issuer, report.issued_on
-    # Both are fixed at the first generation (_assign_identity), before any rendering.
-    assert issuer is not None and issued_on is not None
+    # The issuer is fixed when the draft is made (_draft_prepare); the number and the date
+    # when it is issued (reports/issuing.py): a draft leaves them blank for the văn thư.
+    assert issuer is not None
     parent = issuer_parent(issuer, as_of)
     totals = board.totals
 
@@ -513,9 +600,18 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "issuer_parent": parent,
         "issuer_lines": header_lines(issuer),
         "place": issuer.place_name or (parent.place_name if parent else ""),
+        "draft": not report.is_final,
         "number": document_number(report.number, issuer.doc_code),
         "issued_on": issued_on,
-        "date_line": date_line_parts(issued_on),
+        "date_line": date_line_parts(issued_on) if issued_on else BLANK_DATE_LINE,
+        "replaces": report.replaces,
+        "replaces_number": document_number(report.replaces.number, issuer.doc_code)
+        if report.replaces is not None
+        else "",
+        "narrative": {
+            name: [line for line in getattr(report, name).splitlines() if line.strip()]
+            for name in ("assessment", "difficulties", "next_focus")
+        },
         "month": period_label(report.period),
         "next_month": period_label(next_month(report.period)),
         "as_of": as_of,
@@ -560,8 +656,9 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "coming_total": coming_total,
         "coming_more": max(coming_total - len(coming), 0),
         **_appendix_context(report_appendix(filters=filters)),
-        "signature": _signature(issuer),
-        "distribution": _distribution(issuer, as_of, report.scope),
+        "signature": _signature(issuer, report.signer_name),
+        "distribution": [line.strip() for line in report.distribution.splitlines() if line.strip()]
+        or _distribution(issuer, as_of, report.scope),
         "categories": [(code, ReportCategory(code).label) for code in ReportCategory.values],
     }
 
@@ -639,32 +736,63 @@ def _stale_before(now: datetime.datetime) -> datetime.datetime:
     return now - datetime.timedelta(minutes=settings.REPORT_STALE_MINUTES)
 
 
-def _assign_identity(report: MonthlyReport) -> None:
-    """Fix the issuer, document date and number at the first generation; never again.
-
-    The number is the next of the issuer's sequence for the year of the document date. Two
-    workers numbering two reports at once may pick the same number: the unique constraint
-    refuses the second, which tries the next one.
-    """
-    if report.number:
+def _draft_prepare(report: MonthlyReport) -> None:
+    """Fix the issuer and write the narrative a draft starts with, once: the issuer is the
+    agency as it stood at the end of the month; the narrative is prefilled from the month's
+    status updates (report_narrative_prefill). A report edited or issued since keeps what
+    it has."""
+    if report.issuer_id:
         return
     issuer = agency_as_of(default_issuer(report.plan, report.scope), report.period_end, report.plan)
-    issued_on = document_date(report.period)
-    for _attempt in range(10):
-        last = MonthlyReport.objects.filter(issuer=issuer, year=issued_on.year).aggregate(
-            last=Max("number")
-        )["last"]
-        try:
-            with transaction.atomic():
-                MonthlyReport.objects.filter(pk=report.pk, number__isnull=True).update(
-                    issuer=issuer, issued_on=issued_on, year=issued_on.year, number=(last or 0) + 1
-                )
-            break
-        except IntegrityError:
-            continue
+    report.issuer = issuer
+    with translation.override(REPORT_LANGUAGE):
+        prefill = report_narrative_prefill(report=report)
+    MonthlyReport.objects.filter(pk=report.pk, issuer__isnull=True).update(issuer=issuer, **prefill)
     report.refresh_from_db()
-    if not report.number:
-        raise IntegrityError("no free document number for the report")
+
+
+@dataclass
+class RenderedReport:
+    """The files of one rendering: the PDF (with where its signature goes) and the Excel
+    twin, from the same numbers."""
+
+    pdf: Any  # reports.pdf.RenderedPdf
+    xlsx: bytes
+
+
+def monthly_report_render(*, report: MonthlyReport) -> RenderedReport:
+    """Render the report's PDF and its Excel twin as the row stands (draft or issued)."""
+    # WeasyPrint is imported here, not with the module: web processes that only list and
+    # download reports do not pay for loading it.
+    from reports.pdf import render_pdf
+
+    html, board, tasks = monthly_report_html(report=report)
+    rendered = render_pdf(html)
+    with translation.override(REPORT_LANGUAGE):
+        workbook = dashboard_workbook(board, tasks=tasks)
+    return RenderedReport(pdf=rendered, xlsx=workbook)
+
+
+def report_files_write(report: MonthlyReport, pdf: bytes, xlsx: bytes, suffix: str) -> list[str]:
+    """Write the two files under fresh names (atomically, each); returns [pdf, xlsx]."""
+    written = [_write_atomically(report_file_name(report, "pdf", suffix), pdf)]
+    try:
+        written.append(_write_atomically(report_file_name(report, "xlsx", suffix), xlsx))
+    except BaseException:
+        _delete_files(*written)
+        raise
+    return written
+
+
+def final_report_refused(report: MonthlyReport) -> ReportError:
+    return ReportError(
+        _(
+            "Report {number} was issued: its files are final. To change it, make a correction: "
+            "a new report that replaces it."
+        ).format(
+            number=document_number(report.number, report.issuer.doc_code if report.issuer else "")
+        )
+    )
 
 
 def monthly_report_generate(
@@ -674,11 +802,13 @@ def monthly_report_generate(
     scope: Agency | None = None,
     only_missing: bool = False,
 ) -> MonthlyReport:
-    """Generate (or regenerate) the monthly report of `plan` for the month starting on
-    `period`, for the whole plan or for `scope`'s subtree; return the row.
+    """Make (or render again) the DRAFT of the monthly report of `plan` for the month
+    starting on `period`, for the whole plan or for `scope`'s subtree; return the row. The
+    number and the date are given when it is issued (reports/issuing.py); an issued
+    report is refused (ReportError): its files are final.
 
-    Safe to run twice and concurrently: one row per (plan, month, scope); the number, issuer
-    and document date are kept; the files are replaced atomically. While another worker
+    Safe to run twice and concurrently: one row per (plan, month, scope); the issuer and
+    the narrative are kept; the files are replaced atomically. While another worker
     holds the claim, returns the row untouched. With `only_missing`, a report already ready
     is returned as it is (the monthly beat run). A failure is recorded on the row (status
     failed, `error`) and raised; the previous files stay served. ReportError for a month
@@ -686,9 +816,19 @@ def monthly_report_generate(
     """
     # 1. The row: one per (plan, month, scope); a concurrent creation is found again.
     monthly_report_check_period(plan=plan, period=period)
-    report, _created = MonthlyReport.objects.get_or_create(plan=plan, period=period, scope=scope)
-    if only_missing and report.status == ReportStatus.READY:
+    report, _created = MonthlyReport.objects.get_or_create(
+        plan=plan, period=period, scope=scope, replaces=None
+    )
+    if only_missing and (report.status == ReportStatus.READY or report.is_final):
         return report
+    return monthly_report_rerender(report=report)
+
+
+def monthly_report_rerender(*, report: MonthlyReport) -> MonthlyReport:
+    """Render a draft (or a correction) again, as monthly_report_generate describes;
+    ReportError for an issued report, whose files are final."""
+    if report.is_final:
+        raise final_report_refused(report)
 
     # 2. Claim: only one worker generates a report at a time; a stale claim is taken over.
     now = timezone.now()
@@ -709,28 +849,20 @@ def monthly_report_generate(
         logger.info("monthly report %s is being generated by another worker", report.pk)
         return report
 
-    # WeasyPrint is imported here, not with the module: web processes that only list and
-    # download reports do not pay for loading it.
-    from reports.pdf import render_pdf
-
-    mine = MonthlyReport.objects.filter(pk=report.pk, claim_token=token)
+    mine = MonthlyReport.objects.filter(
+        pk=report.pk, claim_token=token, stage__in=[ReportStage.DRAFT, ReportStage.APPROVED]
+    )
     new_files: list[str] = []
     try:
-        # 3. Number, issuer, date: drawn once, kept on every regeneration.
-        _assign_identity(report)
+        # 3. The issuer and the narrative of a new draft; no number nor date before issue.
+        _draft_prepare(report)
 
         # 4. Render the PDF and its Excel twin from the same numbers.
-        html, board, tasks = monthly_report_html(report=report)
-        rendered = render_pdf(html)
-        with translation.override(REPORT_LANGUAGE):
-            workbook = dashboard_workbook(board, tasks=tasks)
+        files = monthly_report_render(report=report)
+        rendered = files.pdf
 
         # 5. New files under fresh names; the old ones are still what the row names.
-        suffix = token.hex[:12]
-        new_files.append(
-            _write_atomically(report_file_name(report, "pdf", suffix), rendered.content)
-        )
-        new_files.append(_write_atomically(report_file_name(report, "xlsx", suffix), workbook))
+        new_files = report_files_write(report, rendered.content, files.xlsx, token.hex[:12])
 
         # 6. Swap: point the row at the new files, if the claim is still ours.
         old_files = (report.pdf.name, report.xlsx.name)
@@ -833,11 +965,26 @@ def monthly_report_message(
     message.attach_alternative(html, "text/html")
     with report.pdf.open("rb") as pdf:
         message.attach(report_download_name(report, "pdf"), pdf.read(), "application/pdf")
+    if report.xlsx:
+        with report.xlsx.open("rb") as xlsx:
+            message.attach(report_download_name(report, "xlsx"), xlsx.read(), XLSX_TYPE)
     return message
 
 
-def monthly_report_send(*, report: MonthlyReport) -> bool:
-    """E-mail a ready report to its recipients, once; return whether a mail went out.
+def report_recipients_listed(report: MonthlyReport) -> list[str]:
+    """The e-mail addresses of the report (one per line, or separated by commas or
+    semicolons, as the form takes them), each once; the computed list when none is set."""
+    listed: dict[str, str] = {}
+    for part in report.recipients.replace(";", "\n").replace(",", "\n").splitlines():
+        if part.strip():
+            listed.setdefault(part.strip().lower(), part.strip())
+    return list(listed.values()) or monthly_report_recipients(report=report)
+
+
+def monthly_report_send(*, report: MonthlyReport, sent_by=None) -> bool:
+    """E-mail an ISSUED report to its recipients (`recipients`, editable per report), once,
+    with the signed PDF and the Excel file attached; the report becomes SENT. Returns
+    whether a mail went out.
 
     Safe to run twice and concurrently: the sending is claimed with a conditional update
     and recorded on the row (`emailed_at`, `emailed_to`); a sent report is never sent
@@ -848,7 +995,11 @@ def monthly_report_send(*, report: MonthlyReport) -> bool:
     now = timezone.now()
     claimable = Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=_stale_before(now))
     claimed = MonthlyReport.objects.filter(
-        claimable, pk=report.pk, status=ReportStatus.READY, emailed_at__isnull=True
+        claimable,
+        pk=report.pk,
+        stage=ReportStage.ISSUED,
+        status=ReportStatus.READY,
+        emailed_at__isnull=True,
     ).update(email_claimed_at=now)
     if not claimed:
         report.refresh_from_db()
@@ -856,7 +1007,7 @@ def monthly_report_send(*, report: MonthlyReport) -> bool:
     report.refresh_from_db()
     mine = MonthlyReport.objects.filter(pk=report.pk, email_claimed_at=now)
 
-    recipients = monthly_report_recipients(report=report)
+    recipients = report_recipients_listed(report)
     if not recipients:
         logger.warning("monthly report %s has no recipient with an e-mail address", report.pk)
         mine.update(email_claimed_at=None)
@@ -867,7 +1018,14 @@ def monthly_report_send(*, report: MonthlyReport) -> bool:
     except Exception as exc:
         mine.update(email_claimed_at=None, email_error=f"{type(exc).__name__}: {exc}"[:4000])
         raise
-    mine.update(emailed_at=timezone.now(), emailed_to=", ".join(recipients), email_error="")
+    mine.update(
+        emailed_at=timezone.now(),
+        emailed_to=", ".join(recipients),
+        email_error="",
+        stage=ReportStage.SENT,
+        sent_by=sent_by,
+        version=F("version") + 1,
+    )
     report.refresh_from_db()
     return True
 

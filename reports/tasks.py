@@ -3,8 +3,9 @@ one service each (reports/services.py has the exactly-once arguments).
 
 The beat entry (plan_tracker/celery.py, 06:00 on the 1st, Asia/Ho_Chi_Minh) runs
 `monthly_reports_run_task`, which fans out one `monthly_report_generate_task` per plan; each
-generates the plan's report of the previous month unless it is ready already, then enqueues
-its e-mail. A beat that fires twice generates and sends nothing twice.
+makes the DRAFT of the plan's report of the previous month unless it exists already. The
+draft waits for the specialist, the leader and the văn thư (reports/issuing.py); it is
+e-mailed only once issued. A beat that fires twice drafts nothing twice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
 
 from reports.services import TRANSIENT_ERRORS
@@ -33,12 +33,11 @@ def monthly_reports_run_task(month: str | None = None) -> int:
 
 @shared_task(name="reports.monthly_report_generate")
 def monthly_report_generate_task(
-    plan_id: int, period: str, scope_id: int | None = None, send: bool = True
+    plan_id: int, period: str, scope_id: int | None = None
 ) -> int | None:
-    """Generate one plan's report of one month unless it is ready already, then (with
-    `send`) enqueue its e-mail after the commit. Safe to run twice. Returns the report id
-    (None when the plan is gone)."""
-    from reports.models import ReportStatus
+    """Make one plan's DRAFT report of one month unless it exists already. Nothing is sent:
+    a report goes out once issued (reports/issuing.py). Safe to run twice. Returns the
+    report id (None when the plan is gone)."""
     from reports.services import monthly_report_generate
     from tasks_app.models import Agency, Plan
 
@@ -52,23 +51,23 @@ def monthly_report_generate_task(
         scope=scope,
         only_missing=True,
     )
-    if send and report.status == ReportStatus.READY and report.emailed_at is None:
-        transaction.on_commit(lambda: monthly_report_send_task.delay(report.pk))
     return report.pk
 
 
 @shared_task(name="reports.monthly_report_regenerate")
 def monthly_report_regenerate_task(report_id: int) -> str | None:
-    """Regenerate a stored report (a monitor asked for it): same number, new files. Sends
-    no e-mail. Safe to run twice. Returns the new status (None when the row is gone)."""
+    """Render a draft again (its narrative was saved, or someone asked for it): new files.
+    Sends no e-mail; an issued report is left as it is. Safe to run twice. Returns the new
+    status (None when the row is gone)."""
     from reports.models import MonthlyReport
-    from reports.services import monthly_report_generate
+    from reports.services import monthly_report_rerender
 
     report = MonthlyReport.objects.select_related("plan", "scope").filter(pk=report_id).first()
     if report is None:
         return None
-    report = monthly_report_generate(plan=report.plan, period=report.period, scope=report.scope)
-    return report.status
+    if report.is_final:  # issued meanwhile: its files are final
+        return report.status
+    return monthly_report_rerender(report=report).status
 
 
 @shared_task(

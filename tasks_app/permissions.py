@@ -311,6 +311,36 @@ def reports_for(user, agency_id: int) -> bool:
     return agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
 
 
+# --- The monthly report on its way out of the office (reports/issuing.py) -------------------
+# A whole-plan report is the monitoring agency's document: its monitors draft, edit, issue and
+# send it; a leader approves it. An agency's own report (scope set) is that agency's: its
+# staff draft, edit, issue and send it, its manager (the head) approves it, and the
+# monitors and leaders who follow the whole plan may do the same.
+
+
+def _report_agency_id(report) -> int | None:
+    # The agency whose document it is: the scope's, else the issuer fixed on the draft.
+    return report.scope_id
+
+
+def can_prepare_report(user, report=None, *, scope_id: int | None = None) -> bool:
+    """Draft a report, edit its narrative, issue it (văn thư), send it, correct it. With no
+    report yet, `scope_id` says whose report would be made (None: the whole plan)."""
+    agency_id = _report_agency_id(report) if report is not None else scope_id
+    if is_monitor(user):
+        return True
+    return agency_id is not None and agency_id in _agency_ids(user, AGENCY_STAFF_ROLES)
+
+
+def can_approve_report(user, report) -> bool:
+    """Approve a draft: a leader, or the head (manager) of the agency whose document it is;
+    for a whole-plan report also a manager of the issuing (monitoring) agency."""
+    if is_leader(user):
+        return True
+    agency_id = _report_agency_id(report) or report.issuer_id
+    return agency_id is not None and agency_id in _agency_ids(user, {Role.MANAGER})
+
+
 # --- DRF permission classes ------------------------------------------------------------------
 # The API asks the same predicates as the pages. Object-level checks run after the object was
 # loaded through the visible scope, so a hidden task answers 404 before any 403 is decided.
