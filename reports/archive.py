@@ -25,13 +25,18 @@ from reports.models import MonthlyReport
 from reports.numbering import document_number, parse_month, period_label
 from reports.services import (
     ReportError,
+    final_report_refused,
     monthly_report_create,
     monthly_report_request,
     report_download_name,
 )
 from tasks_app.collation import vi_order
 from tasks_app.models import AGENCY_LABEL, Agency, Plan
-from tasks_app.permissions import can_manage_tasks
+from tasks_app.permissions import (
+    can_prepare_report,
+    is_monitor,
+    reporting_agencies,
+)
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,6 +110,15 @@ class ReportCreateForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and not is_monitor(user):
+            # Agency staff report on their own agency's work: its scope is required.
+            scope = self.fields["scope"]
+            scope.queryset = reporting_agencies(user).order_by(vi_order(AGENCY_LABEL), "code")
+            scope.required, scope.empty_label = True, None
+            scope.help_text = gettext_lazy("Your agency: its tasks and its units' tasks.")
+
     def clean(self):
         data = super().clean()
         if data.get("plan") and data.get("month"):
@@ -134,12 +148,13 @@ def archive_list(request: HttpRequest) -> HttpResponse:
         }
         for report in page.object_list
     ]
-    can_generate = can_manage_tasks(request.user)
+    user = request.user
+    can_generate = is_monitor(user) or reporting_agencies(user).exists()
     context = {
         "page": page,
         "rows": rows,
         "can_generate": can_generate,
-        "form": ReportCreateForm() if can_generate else None,
+        "form": ReportCreateForm(user=user) if can_generate else None,
     }
     return render(request, "reports/archive.html", context)
 
@@ -158,15 +173,18 @@ def archive_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: ask for confirmation; POST: regenerate the report in the background (monitors
     only: 403 for others who see the report, 404 for those who do not)."""
     report = report_get_visible_to(request.user, pk)
-    if not can_manage_tasks(request.user):
-        raise PermissionDenied(_("Only the monitoring agency can regenerate reports."))
+    if not can_prepare_report(request.user, report):
+        raise PermissionDenied(_("Only the agency that drafts this report can render it again."))
+    if report.is_final:
+        messages.error(request, str(final_report_refused(report)))
+        return redirect("report-archive:detail", report.pk)
     if request.method == "POST":
         monthly_report_request(report=report)
         messages.success(
             request,
             _(
-                "The report of {month} is being regenerated with the same number; the "
-                "current files stay available until the new ones replace them."
+                "The draft of {month} is being rendered again; the current files stay "
+                "available until the new ones replace them."
             ).format(month=period_label(report.period)),
         )
         return redirect("report-archive:list")
@@ -183,25 +201,25 @@ def archive_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def archive_create(request: HttpRequest) -> HttpResponse:
-    """Ask for the report of a month (monitors only); an existing one is regenerated."""
-    if not can_manage_tasks(request.user):
-        raise PermissionDenied(_("Only the monitoring agency can generate reports."))
-    form = ReportCreateForm(request.POST)
+    """Draft the report of a month: the whole plan's (monitors) or an agency's own (its
+    staff); an existing draft is rendered again."""
+    form = ReportCreateForm(request.POST, user=request.user)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
         return redirect("report-archive:list")
     data = form.cleaned_data
+    scope = data["scope"]
+    if not can_prepare_report(request.user, scope_id=scope.pk if scope else None):
+        raise PermissionDenied(_("You may draft only your own agency's report."))
     report, created = monthly_report_create(
-        plan=data["plan"], period=data["month"], scope=data["scope"]
+        plan=data["plan"], period=data["month"], scope=scope, drafted_by=request.user
     )
     message = (
-        _("The report of {month} is being generated.")
+        _("The draft report of {month} is being prepared.")
         if created
-        else _(
-            "The report of {month} already exists: it is being regenerated with the same number."
-        )
+        else _("The report of {month} exists already: open it below.")
     )
     messages.success(request, message.format(month=period_label(report.period)))
-    return redirect("report-archive:list")
+    return redirect("report-archive:detail", report.pk)

@@ -66,7 +66,11 @@ class StaleReportError(Exception):
 def _locked(report: MonthlyReport, expected_version: int | None) -> MonthlyReport:
     """The row, locked for the step; StaleReportError when it moved past the version the
     caller read (None: the caller did not read one, e.g. a job)."""
-    current = MonthlyReport.objects.select_for_update().select_related("issuer").get(pk=report.pk)
+    current = (
+        MonthlyReport.objects.select_for_update(of=("self",))
+        .select_related("issuer")
+        .get(pk=report.pk)
+    )
     if expected_version is not None and current.version != expected_version:
         raise StaleReportError(current)
     return current

@@ -1041,11 +1041,19 @@ def monthly_report_request(*, report: MonthlyReport) -> MonthlyReport:
 
 
 def monthly_report_create(
-    *, plan: Plan, period: datetime.date, scope: Agency | None = None
+    *, plan: Plan, period: datetime.date, scope: Agency | None = None, drafted_by=None
 ) -> tuple[MonthlyReport, bool]:
-    """Create the row of a report not generated yet and ask for its generation (archive
-    page and API); an existing report is only regenerated. Returns (report, created)."""
+    """Create the draft of a report not made yet and ask for its rendering (archive page
+    and API); an existing draft is rendered again, an issued report left as it is.
+    Returns (report, created)."""
     monthly_report_check_period(plan=plan, period=period)
-    report, created = MonthlyReport.objects.get_or_create(plan=plan, period=period, scope=scope)
-    monthly_report_request(report=report)
+    report, created = MonthlyReport.objects.get_or_create(
+        plan=plan,
+        period=period,
+        scope=scope,
+        replaces=None,
+        defaults={"drafted_by": drafted_by},
+    )
+    if not report.is_final:
+        monthly_report_request(report=report)
     return report, created

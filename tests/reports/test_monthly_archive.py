@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from rest_framework.test import APIClient
 
-from reports.models import MonthlyReport, ReportStatus
+from reports.models import MonthlyReport, ReportStage, ReportStatus
 
 D = datetime.date
 JUNE = D(2022, 6, 1)
@@ -16,14 +16,16 @@ pytestmark = pytest.mark.django_db
 
 
 def _stored(plan, scope=None, number=1) -> MonthlyReport:
+    """A report with its files: issued (number 1 by default), or a draft (number None)."""
     report = MonthlyReport.objects.create(
         plan=plan,
         period=JUNE,
         scope=scope,
         issuer=scope or plan.monitor_agency,
-        issued_on=D(2022, 7, 1),
-        year=2022,
+        issued_on=D(2022, 7, 1) if number else None,
+        year=2022 if number else None,
         number=number,
+        stage=ReportStage.ISSUED if number else ReportStage.DRAFT,
         status=ReportStatus.READY,
     )
     tag = scope.code if scope else "province"
@@ -110,28 +112,68 @@ def test_an_outsider_gets_404_for_a_hidden_report(client, reports, outsider, man
     assert client.get(f"/reports/{reports['province'].pk}/pdf/").status_code == 404
 
 
-def test_a_manager_cannot_regenerate_a_report_they_see(client, reports, manager, queued):
-    client.force_login(manager)
-    url = f"/reports/{reports['haihau'].pk}/regenerate/"
-    assert client.get(url).status_code == 403
-    assert client.post(url).status_code == 403
-    assert (
-        client.post(
-            "/reports/new/", {"plan": reports["haihau"].plan.pk, "month": "2022-06"}
-        ).status_code
-        == 403
+def _to_draft(report: MonthlyReport) -> MonthlyReport:
+    MonthlyReport.objects.filter(pk=report.pk).update(
+        stage=ReportStage.DRAFT, number=None, year=None, issued_on=None
     )
+    report.refresh_from_db()
+    return report
+
+
+def test_a_manager_renders_again_only_the_drafts_of_the_agency(
+    client, reports, manager, queued, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    # An issued report's files are final: the page says so and nothing is queued.
+    url = f"/reports/{reports['haihau'].pk}/regenerate/"
+    response = client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == f"/reports/{reports['haihau'].pk}/"
+    assert any("correction" in str(m) for m in response.context["messages"])
+    # Another agency's report is hidden.
+    assert client.post(f"/reports/{reports['giaothuy'].pk}/regenerate/").status_code == 404
+    # The whole plan's report is the monitoring agency's: the form wants the agency.
+    client.post("/reports/new/", {"plan": reports["haihau"].plan.pk, "month": "2022-05"})
+    assert not MonthlyReport.objects.filter(period=D(2022, 5, 1)).exists()
     assert queued == []
+    # The agency's own draft is rendered again.
+    _to_draft(reports["haihau"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 302
+    assert queued == [reports["haihau"].pk]
+
+
+def test_a_manager_drafts_the_report_of_the_agency(
+    client, plan, manager, agencies, queued, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/reports/new/", {"plan": plan.pk, "month": "2022-05", "scope": agencies["haihau"].pk}
+        )
+    report = MonthlyReport.objects.get(period=D(2022, 5, 1))
+    assert response.status_code == 302 and response["Location"] == f"/reports/{report.pk}/"
+    assert (report.scope, report.stage, report.drafted_by) == (
+        agencies["haihau"],
+        ReportStage.DRAFT,
+        manager,
+    )
+    assert queued == [report.pk]
+    # Not another agency's.
+    client.post(
+        "/reports/new/", {"plan": plan.pk, "month": "2022-04", "scope": agencies["giaothuy"].pk}
+    )
+    assert not MonthlyReport.objects.filter(period=D(2022, 4, 1)).exists()
 
 
 def test_a_monitor_confirms_then_regenerates_in_the_background(
     client, reports, monitor, queued, django_capture_on_commit_callbacks
 ):
     client.force_login(monitor)
+    _to_draft(reports["province"])
     url = f"/reports/{reports['province'].pk}/regenerate/"
     confirm = client.get(url)
     assert confirm.status_code == 200
-    assert confirm.context["number"] == "01/BC"  # the conftest agency has no document code
+    assert confirm.context["number"] == ""  # a draft has no number yet
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url)
     assert response.status_code == 302
@@ -165,16 +207,22 @@ def test_a_monitor_asks_for_a_new_report(
     assert any("YYYY-MM" in str(m) for m in response.context["messages"])
 
 
-def test_the_page_lists_numbers_and_buttons(client, reports, monitor, manager):
+def test_the_page_lists_numbers_and_buttons(client, reports, monitor, manager, outsider):
     client.force_login(monitor)
     html = client.get("/reports/").content.decode()
-    assert f"/reports/{reports['province'].pk}/regenerate/" in html
+    # Issued reports: their page and files, no rendering again.
     assert f"/reports/{reports['province'].pk}/pdf/" in html
-    assert "06/2022" in html
+    assert f'href="/reports/{reports["province"].pk}/"' in html
+    assert "01/BC" in html and "06/2022" in html
+    assert "/regenerate/" not in html
+    _to_draft(reports["province"])
+    html = client.get("/reports/").content.decode()
+    assert f"/reports/{reports['province'].pk}/regenerate/" in html
+    # Agency staff draft their own agency's report.
     client.force_login(manager)
     html = client.get("/reports/").content.decode()
+    assert "/reports/new/" in html
     assert "/regenerate/" not in html
-    assert "/reports/new/" not in html
 
 
 # --- The API ------------------------------------------------------------------------------------
@@ -229,12 +277,15 @@ def test_api_downloads_the_files(api, reports, manager):
     assert b"".join(response.streaming_content) == b"%PDF-1.7 UBND_HAIHAU"
 
 
-def test_api_regenerate_is_for_monitors(
+def test_api_regenerate_is_for_the_drafting_agency(
     api, reports, manager, monitor, queued, django_capture_on_commit_callbacks
 ):
     api.force_authenticate(manager)
-    assert api.post(f"/api/v1/reports/{reports['haihau'].pk}/regenerate/").status_code == 403
+    # Issued: final files (409); another agency's: hidden (404).
+    assert api.post(f"/api/v1/reports/{reports['haihau'].pk}/regenerate/").status_code == 409
+    assert api.post(f"/api/v1/reports/{reports['giaothuy'].pk}/regenerate/").status_code == 404
     assert queued == []
+    _to_draft(reports["haihau"])
     api.force_authenticate(monitor)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/v1/reports/{reports['haihau'].pk}/regenerate/")
