@@ -143,9 +143,14 @@ def report_narrative_save(
 
 
 def report_approve(
-    *, report: MonthlyReport, user, expected_version: int | None = None
+    *,
+    report: MonthlyReport,
+    user,
+    expected_version: int | None = None,
+    at: datetime.datetime | None = None,
 ) -> MonthlyReport:
-    """The leader (or the head of the agency) approves the draft as rendered last."""
+    """The leader (or the head of the agency) approves the draft as rendered last. `at`
+    (default now) records an approval given earlier on paper."""
     if not can_approve_report(user, report):
         raise PermissionDenied(_("Only a leader or the head of the agency approves this report."))
     with transaction.atomic():
@@ -156,7 +161,7 @@ def report_approve(
         if current.status != ReportStatus.READY:
             raise ReportError(_("The draft is being rendered: approve it once its PDF is ready."))
         current.stage = ReportStage.APPROVED
-        current.approved_by, current.approved_at = user, timezone.now()
+        current.approved_by, current.approved_at = user, at or timezone.now()
         current.version += 1
         current.save(update_fields=["stage", "approved_by", "approved_at", "version"])
     return current
@@ -217,10 +222,12 @@ def report_issue(
     number: int | None = None,
     date: datetime.date | None = None,
     expected_version: int | None = None,
+    at: datetime.datetime | None = None,
 ) -> MonthlyReport:
     """The văn thư issues the approved report: number and date, the final PDF and Excel
     (rendered once, now), the PDF signed when a certificate is set up. All or nothing: a
-    failure leaves the report approved, without a number, and no file behind."""
+    failure leaves the report approved, without a number, and no file behind. `at`
+    (default now) is the time recorded for the issue and the signature."""
     from reports.signing import sign_report_pdf
 
     if not can_prepare_report(user, report):
@@ -235,7 +242,7 @@ def report_issue(
             number, day = _issue_checks(current, number, date)
             current.number, current.year, current.issued_on = number, day.year, day
             current.stage = ReportStage.ISSUED
-            current.issued_by, current.issued_at = user, timezone.now()
+            current.issued_by, current.issued_at = user, at or timezone.now()
             try:
                 with transaction.atomic():
                     MonthlyReport.objects.filter(pk=current.pk).update(
