@@ -45,3 +45,14 @@ def at(demo_plan):
         return DashboardFilters(plan=demo_plan, as_of=day, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def eager():
+    """Celery runs tasks inline (set on the app: settings are read once at start-up)."""
+    from plan_tracker.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -57,7 +57,14 @@ def test_the_page_shows_the_draft_and_the_steps_each_person_may_take(
 
 
 def test_the_path_on_the_pages(
-    client, draft, monitor, leader, mailoutbox, django_capture_on_commit_callbacks
+    client,
+    draft,
+    monitor,
+    leader,
+    mailoutbox,
+    fake_pdf,  # noqa: F811
+    eager,
+    django_capture_on_commit_callbacks,
 ):
     edit = f"/reports/{draft.pk}/edit/"
     client.force_login(monitor)
@@ -69,9 +76,12 @@ def test_the_path_on_the_pages(
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.assessment == "Các cơ quan đã hoàn thành tốt nhiệm vụ tháng 6."
-    # The prefilled text is kept as version 1, and the draft was rendered again.
+    # The prefilled text is kept as version 1, and the draft was rendered again with the
+    # new text.
     assert ReportRevision.objects.get(report=draft).version == 1
     assert draft.version == 2 and draft.status == "ready"
+    assert "Các cơ quan đã hoàn thành tốt nhiệm vụ tháng 6." in fake_pdf[-1]
+    assert "DỰ THẢO" in fake_pdf[-1]
 
     # A form read before that save is refused and changes nothing.
     stale = client.post(edit, {**data, "version": 1, "assessment": "Cũ"})
