@@ -45,7 +45,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def report_list_visible_to(user):
     return (
         MonthlyReport.objects.visible_to(user)
-        .select_related("plan", "scope", "issuer")
+        .select_related(
+            "plan",
+            "scope",
+            "issuer",
+            "drafted_by",
+            "edited_by",
+            "approved_by",
+            "issued_by",
+            "sent_by",
+        )
         .order_by("-period", "plan__code", "scope__path", "pk")
     )
 
@@ -135,6 +144,8 @@ class ReportCreateForm(forms.Form):
 @require_GET
 def archive_list(request: HttpRequest) -> HttpResponse:
     """The reports the user may see, newest month first, with their downloads."""
+    from reports.views_issuing import report_steps
+
     page = Paginator(report_list_visible_to(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -145,6 +156,7 @@ def archive_list(request: HttpRequest) -> HttpResponse:
             "number": document_number(report.number, report.issuer.doc_code)
             if report.issuer_id and report.number
             else "",
+            "last_step": (report_steps(report) or [None])[-1],
         }
         for report in page.object_list
     ]

@@ -187,3 +187,30 @@ def test_the_api_offers_each_step_and_reads_the_stage(
 
     api.force_authenticate(manager)
     assert api.post(f"{url}/approve/", {}, format="json").status_code == 404
+
+
+def test_the_archive_shows_each_reports_last_step_in_a_fixed_number_of_queries(
+    client, plan, agencies, monitor, leader, django_assert_max_num_queries
+):
+    scopes = [None, agencies["haihau"], agencies["giaothuy"], agencies["haitrung"]]
+    for month in range(1, 7):
+        for scope in scopes:
+            MonthlyReport.objects.create(
+                plan=plan,
+                period=D(2022, month, 1),
+                scope=scope,
+                issuer=scope or agencies["stttt"],
+                stage=ReportStage.APPROVED,
+                drafted_by=monitor,
+                approved_by=leader,
+                approved_at=datetime.datetime(2022, month + 1, 3, 2, tzinfo=datetime.UTC),
+            )
+    client.force_login(monitor)
+    # Session, user, memberships; the page frame's three badges and its menu; the count and
+    # the page of 24 reports with their people; the drafting form's plans and agencies.
+    # None of it grows with the number of reports.
+    with django_assert_max_num_queries(11):
+        response = client.get("/reports/")
+    html = response.content.decode()
+    assert html.count('class="small text-body-secondary last-step"') == 24
+    assert "Approved 03/07/2022" in html
