@@ -1,17 +1,29 @@
-"""Admin for the monthly reports: a read-only record with a "regenerate" action.
+"""Admin for the monthly reports: a read-only record with a "render the drafts again" action.
 
-A report is a legal record: its number, date, files and checksum are written only by
-reports/services.py (number drawn once, files replaced atomically), so every field is
-read-only here. The action asks for a background regeneration, as the archive's button does.
+A report is a legal record: its steps, number, date, files and checksum are written only by
+reports/services.py and reports/issuing.py, so every field is read-only here, and so are
+the kept versions of its narrative. The action asks for a background rendering of the
+selected drafts, as the archive's button does; issued reports are final and left alone.
 """
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from reports.models import MonthlyReport
+from reports.models import FINAL_STAGES, MonthlyReport, ReportRevision
 from reports.numbering import document_number, period_label
 from reports.services import monthly_report_request
+
+
+class ReportRevisionInline(admin.TabularInline):
+    model = ReportRevision
+    extra = 0
+    can_delete = False
+    fields = ["version", "written_by", "written_at", "assessment", "difficulties"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(MonthlyReport)
@@ -21,18 +33,20 @@ class MonthlyReportAdmin(admin.ModelAdmin):
         "plan",
         "scope_label",
         "document",
+        "stage",
         "status",
         "pages",
         "generated_at",
         "emailed_at",
     ]
-    list_filter = ["status", "plan", "period"]
+    list_filter = ["stage", "status", "plan", "period"]
     list_select_related = ["plan", "scope", "issuer"]
     search_fields = ["plan__code", "plan__title", "scope__name", "sha256"]
     date_hierarchy = "period"
     ordering = ["-period", "plan__code"]
     actions = ["regenerate"]
     readonly_fields = [field.name for field in MonthlyReport._meta.fields]
+    inlines = [ReportRevisionInline]
 
     @admin.display(description=_("month"), ordering="period")
     def month(self, report: MonthlyReport) -> str:
@@ -55,10 +69,10 @@ class MonthlyReportAdmin(admin.ModelAdmin):
         # Viewing only: the change form shows the record read-only.
         return False
 
-    @admin.action(description=_("Regenerate the selected reports (same number)"))
+    @admin.action(description=_("Render the selected drafts again"))
     def regenerate(self, request, queryset) -> None:
         count = 0
-        for report in queryset:
+        for report in queryset.exclude(stage__in=FINAL_STAGES):
             monthly_report_request(report=report)
             count += 1
         self.message_user(
