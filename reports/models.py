@@ -37,6 +37,18 @@ class MonthlyReportQuerySet(models.QuerySet):
         return self.filter(scope__isnull=False, scope__in=agencies_visible_to(user))
 
 
+def _person(verbose_name) -> models.ForeignKey:
+    """Who took a step of a report (kept if the account is deactivated, never deleted)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+
 class ReportStage(models.TextChoices):
     """Where the document stands on its way out of the office."""
 
@@ -119,51 +131,16 @@ class MonthlyReport(models.Model):
         help_text=_("The addresses the issued report is sent to, one per line."),
     )
     signer_name = models.CharField(_("signer"), max_length=120, blank=True)
-    drafted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("drafted by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("last edited by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    drafted_by = _person(_("drafted by"))
+    edited_by = _person(_("last edited by"))
     edited_at = models.DateTimeField(_("last edited at"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    approved_by = _person(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("issued by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    issued_by = _person(_("issued by"))
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     signed_by_certificate = models.CharField(_("signing certificate"), max_length=255, blank=True)
-    sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("sent by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    sent_by = _person(_("sent by"))
     scope = models.ForeignKey(
         Agency,
         verbose_name=_("scope"),
@@ -280,14 +257,7 @@ class ReportRevision(models.Model):
     difficulties = models.TextField(_("difficulties and proposals"), blank=True)
     next_focus = models.TextField(_("focus of next month"), blank=True)
     distribution = models.TextField(_("recipients (Nơi nhận)"), blank=True)
-    written_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("written by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    written_by = _person(_("written by"))
     written_at = models.DateTimeField(_("written at"))
 
     class Meta:

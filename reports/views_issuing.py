@@ -217,26 +217,41 @@ def report_edit(request: HttpRequest, pk) -> HttpResponse:
     return _step_page(request, report, "reports/report_edit.html", form)
 
 
+def _confirmed_step(request, report, *, run, template, success, **extra) -> HttpResponse:
+    """A step that asks only for confirmation (approve, send, correct): GET shows what it
+    does; POST runs `run(version)`, then shows the report it returns (or this one) with the
+    `success(report)` message, or the form again with the reason it was refused."""
+    form = VersionForm(request.POST or None, initial={"version": report.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            shown = run(form.cleaned_data["version"])
+        except StaleReportError as stale:
+            form.add_error(None, _stale_message(stale.report))
+        except (ReportError, ValidationError) as error:
+            _refused(form, error)
+        else:
+            shown = shown if isinstance(shown, MonthlyReport) else report
+            shown.refresh_from_db()
+            messages.success(request, success(shown))
+            return redirect("report-archive:detail", shown.pk)
+    return _step_page(request, report, template, form, **extra)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_approve_view(request: HttpRequest, pk) -> HttpResponse:
     report = report_get_visible_to(request.user, pk)
     if not can_approve_report(request.user, report):
         raise PermissionDenied(_("Only a leader or the head of the agency approves this report."))
-    form = VersionForm(request.POST or None, initial={"version": report.version})
-    if request.method == "POST" and form.is_valid():
-        try:
-            report_approve(
-                report=report, user=request.user, expected_version=form.cleaned_data["version"]
-            )
-        except StaleReportError as stale:
-            form.add_error(None, _stale_message(stale.report))
-        except ReportError as error:
-            _refused(form, error)
-        else:
-            messages.success(request, _("The report is approved: the văn thư can issue it."))
-            return redirect("report-archive:detail", report.pk)
-    return _step_page(request, report, "reports/report_approve.html", form)
+    return _confirmed_step(
+        request,
+        report,
+        run=lambda version: report_approve(
+            report=report, user=request.user, expected_version=version
+        ),
+        template="reports/report_approve.html",
+        success=lambda shown: _("The report is approved: the văn thư can issue it."),
+    )
 
 
 @login_required
@@ -296,25 +311,12 @@ def report_send_view(request: HttpRequest, pk) -> HttpResponse:
     report = report_get_visible_to(request.user, pk)
     if not can_prepare_report(request.user, report):
         raise PermissionDenied(_("You may not send this report."))
-    form = VersionForm(request.POST or None, initial={"version": report.version})
-    if request.method == "POST" and form.is_valid():
-        try:
-            report_send(
-                report=report, user=request.user, expected_version=form.cleaned_data["version"]
-            )
-        except StaleReportError as stale:
-            form.add_error(None, _stale_message(stale.report))
-        except ReportError as error:
-            _refused(form, error)
-        else:
-            report.refresh_from_db()
-            messages.success(request, _("The report is sent to {to}.").format(to=report.emailed_to))
-            return redirect("report-archive:detail", report.pk)
-    return _step_page(
+    return _confirmed_step(
         request,
         report,
-        "reports/report_send.html",
-        form,
+        run=lambda version: report_send(report=report, user=request.user, expected_version=version),
+        template="reports/report_send.html",
+        success=lambda shown: _("The report is sent to {to}.").format(to=shown.emailed_to),
         recipients=report_recipients_listed(report),
     )
 
@@ -325,18 +327,12 @@ def report_correct_view(request: HttpRequest, pk) -> HttpResponse:
     report = report_get_visible_to(request.user, pk)
     if not can_prepare_report(request.user, report):
         raise PermissionDenied(_("You may not correct this report."))
-    form = VersionForm(request.POST or None, initial={"version": report.version})
-    if request.method == "POST" and form.is_valid():
-        try:
-            correction = report_correct(report=report, user=request.user)
-        except ReportError as error:
-            _refused(form, error)
-        else:
-            messages.success(
-                request,
-                _(
-                    "A correction of report {number} is drafted: edit it, then have it approved."
-                ).format(number=_number(report)),
-            )
-            return redirect("report-archive:detail", correction.pk)
-    return _step_page(request, report, "reports/report_correct.html", form)
+    return _confirmed_step(
+        request,
+        report,
+        run=lambda version: report_correct(report=report, user=request.user),
+        template="reports/report_correct.html",
+        success=lambda shown: _(
+            "A correction of report {number} is drafted: edit it, then have it approved."
+        ).format(number=_number(report)),
+    )
