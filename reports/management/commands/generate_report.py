@@ -1,8 +1,10 @@
 """`manage.py generate_report --month YYYY-MM [--plan CODE] [--scope AGENCY] [--send]`.
 
-Generates (or regenerates) the monthly report of one month by hand, through the same
-service as the 1st-of-the-month beat run: same number, files replaced atomically, one row
-per plan, month and scope. With --send, e-mails each report that was never sent. Bad input
+Makes (or renders again) the DRAFT of the monthly report of one month by hand, through the
+same service as the 1st-of-the-month beat run: files replaced atomically, one row per plan,
+month and scope. An issued report is left as it is (its files are final). With --send,
+e-mails each issued report that was never sent; a draft is sent once issued
+(reports/issuing.py). Bad input
 (a malformed month, an unknown plan or agency, a month not over yet or outside the plan)
 stops with an error and a non-zero exit status, before anything is written.
 """
@@ -13,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reports.models import ReportStatus
+from reports.models import MonthlyReport, ReportStatus
 from reports.numbering import document_number, parse_month, period_label, plans_covering
 from reports.services import (
     ReportError,
@@ -26,8 +28,8 @@ from tasks_app.models import Agency, Plan
 
 class Command(BaseCommand):
     help = (
-        "Generate the monthly report (PDF and Excel) of a month for every plan running in "
-        "it, or for one plan; regenerating keeps the report's number. Safe to run again."
+        "Make the draft of the monthly report (PDF and Excel) of a month for every plan "
+        "running in it, or for one plan; an issued report is left as it is. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -76,8 +78,14 @@ class Command(BaseCommand):
                 _("{plan}, {month}: generating…").format(plan=item.code, month=period_label(period))
             )
             started = time.monotonic()
+            issued = MonthlyReport.objects.filter(
+                plan=item, period=period, scope=scope_agency, replaces=None
+            ).first()
             try:
-                report = monthly_report_generate(plan=item, period=period, scope=scope_agency)
+                if issued is not None and issued.is_final:
+                    report = issued  # its files are final: only sent, if asked
+                else:
+                    report = monthly_report_generate(plan=item, period=period, scope=scope_agency)
             except Exception as exc:  # recorded on the row; the other plans still run; exit 1
                 failed += 1
                 error = f"{type(exc).__name__}: {exc}"
@@ -99,7 +107,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("  " + done))
             if not send:
                 continue
-            if monthly_report_send(report=report):
+            if not report.is_final:
+                self.stdout.write("  " + _("not e-mailed: a draft is e-mailed once issued"))
+            elif monthly_report_send(report=report):
                 self.stdout.write("  " + _("e-mailed to {to}").format(to=report.emailed_to))
             elif report.emailed_at:
                 when = timezone.localtime(report.emailed_at).strftime("%H:%M %d/%m/%Y")
