@@ -66,6 +66,8 @@ class StaleReportError(Exception):
 def _locked(report: MonthlyReport, expected_version: int | None) -> MonthlyReport:
     """The row, locked for the step; StaleReportError when it moved past the version the
     caller read (None: the caller did not read one, e.g. a job)."""
+    # Only the report's row is locked: PostgreSQL refuses FOR UPDATE on the nullable side
+    # of the outer join that the issuer (a nullable foreign key) is read through.
     current = (
         MonthlyReport.objects.select_for_update(of=("self",))
         .select_related("issuer")
@@ -239,20 +241,29 @@ def report_issue(
             refused = _step_refused(current, (ReportStage.APPROVED,))
             if refused:
                 raise refused
+            typed = number is not None
             number, day = _issue_checks(current, number, date)
+            while True:
+                try:
+                    with transaction.atomic():
+                        MonthlyReport.objects.filter(pk=current.pk).update(
+                            number=number, year=day.year, issued_on=day
+                        )
+                    break
+                except IntegrityError:
+                    # Another report took the number between the check and the write (the
+                    # write waited for it to commit). A typed number is refused; the next
+                    # free one is taken again, now past the number just committed.
+                    taken = number
+                    if not typed:
+                        number = register_next_number(issuer_id=current.issuer_id, year=day.year)
+                    if typed or number <= taken:
+                        raise ValidationError(
+                            {"number": _number_taken(current, taken, day.year)}
+                        ) from None
             current.number, current.year, current.issued_on = number, day.year, day
             current.stage = ReportStage.ISSUED
             current.issued_by, current.issued_at = user, at or timezone.now()
-            try:
-                with transaction.atomic():
-                    MonthlyReport.objects.filter(pk=current.pk).update(
-                        number=number, year=day.year, issued_on=day
-                    )
-            except IntegrityError:
-                # Another report took the number between the check and the write.
-                raise ValidationError(
-                    {"number": _number_taken(current, number, day.year)}
-                ) from None
             files = monthly_report_render(report=current)
             content = files.pdf.content
             signed = sign_report_pdf(

@@ -1,5 +1,6 @@
-"""Fixtures of the dashboard tests: the 2022 plan with its demo activity, loaded once per
-module (a few seconds) in a transaction that is rolled back afterwards."""
+"""Fixtures of the reports tests: the 2022 plan with its demo activity, loaded once per
+module (a few seconds) in a transaction that is rolled back afterwards; `issue_report`,
+which takes a drafted monthly report through approval and issue."""
 
 import datetime
 import io
@@ -11,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
+from reports.issuing import report_approve, report_issue
+from reports.models import MonthlyReport
 from reports.selectors import DashboardFilters
 from tasks_app.models import Plan
 
@@ -56,3 +59,23 @@ def eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def issue_report():
+    """Take a drafted report through the office's steps (reports/issuing.py): `approver`
+    approves it, `clerk` (the văn thư) issues it, with the next number of the register and
+    today's date unless `number` or `date` are given. Returns the issued row."""
+
+    def issue(
+        report: MonthlyReport,
+        *,
+        approver,
+        clerk,
+        number: int | None = None,
+        date: datetime.date | None = None,
+    ) -> MonthlyReport:
+        approved = report_approve(report=report, user=approver)
+        return report_issue(report=approved, user=clerk, number=number, date=date)
+
+    return issue

@@ -1,5 +1,6 @@
-"""The monthly report's services: one row per plan, month and scope; a number drawn once;
-files replaced atomically; the issuer as of the month; the e-mail sent once.
+"""The monthly report's services: one draft per plan, month and scope; a number given at
+issue; files replaced atomically; the issuer as of the month; the e-mail sent once, after
+the report is issued (tests/reports/test_issuing.py follows the office's steps in full).
 
 WeasyPrint is replaced by a fast stand-in (`fake_pdf`) except where a test says otherwise:
 tests/reports/test_pdf.py renders the real document.
@@ -16,7 +17,8 @@ import pytest
 from django.core import mail
 from django.core.files.storage import default_storage
 
-from reports.models import MonthlyReport, ReportStatus
+from reports.issuing import report_narrative_save
+from reports.models import MonthlyReport, ReportStage, ReportStatus
 from reports.numbering import (
     agency_as_of,
     date_line_parts,
@@ -43,6 +45,9 @@ from tests.reports.test_pdf import fake_pdf, vietnamese  # noqa: F401
 
 D = datetime.date
 JUNE = D(2022, 6, 1)
+ICT = datetime.timezone(datetime.timedelta(hours=7))
+# The leader approves and the văn thư issues the June report on 05/07/2022.
+FIFTH_OF_JULY = datetime.datetime(2022, 7, 5, 9, 0, tzinfo=ICT)
 pytestmark = pytest.mark.django_db
 
 
@@ -99,27 +104,36 @@ def test_months_parse_and_the_report_is_dated_the_first_of_the_next_month():
 # --- Generating ------------------------------------------------------------------------------
 
 
-def test_generate_twice_keeps_one_report_and_its_number(
-    june_task, fake_pdf, django_capture_on_commit_callbacks
+def test_generate_twice_keeps_one_report_its_issuer_and_narrative(
+    june_task, agencies, monitor, fake_pdf, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = monthly_report_generate(plan=june_task.plan, period=JUNE)
+    # A draft: its issuer is fixed, its number and date are left for the văn thư.
+    assert (first.stage, first.status) == (ReportStage.DRAFT, ReportStatus.READY)
+    assert first.issuer == agencies["stttt"]
+    assert (first.number, first.year, first.issued_on) == (None, None, None)
+    assert first.assessment  # prefilled from the month's updates
+    # The specialist rewrites the assessment; generating again keeps what was written.
+    first = report_narrative_save(
+        report=first, user=monitor, expected_version=first.version, assessment="Đánh giá mới."
+    )
     first_pdf, first_xlsx = first.pdf.name, first.xlsx.name
-    assert (first.status, first.number, first.year) == (ReportStatus.READY, 1, 2022)
-    assert first.issued_on == D(2022, 7, 1)
     with django_capture_on_commit_callbacks(execute=True):
         again = monthly_report_generate(plan=june_task.plan, period=JUNE)
     assert MonthlyReport.objects.count() == 1
     assert again.pk == first.pk
-    assert again.number == 1
-    assert again.issued_on == D(2022, 7, 1)
+    assert again.issuer == agencies["stttt"]
+    assert again.assessment == "Đánh giá mới."
+    assert "Đánh giá mới." in fake_pdf[-1]
+    assert (again.stage, again.number, again.issued_on) == (ReportStage.DRAFT, None, None)
     # The files were replaced: new names, the old files removed after the swap, the same
     # content (numbers from history).
     assert again.pdf.name != first_pdf
     assert again.xlsx.name != first_xlsx
     assert not default_storage.exists(first_pdf)
     assert not default_storage.exists(first_xlsx)
-    assert again.sha256 == first.sha256
+    assert again.sha256 != first.sha256  # the new assessment is in it
     assert _files(again) == sorted(
         [Path(again.pdf.name).name, Path(again.xlsx.name).name]
     )  # no temporary file left
@@ -127,39 +141,57 @@ def test_generate_twice_keeps_one_report_and_its_number(
 
 
 @pytest.mark.slow
-def test_numbers_follow_each_issuer_and_year(make_task, fake_pdf):
+def test_numbers_follow_each_issuer_and_year(
+    make_task, fake_pdf, leader, monitor, issue_report, time_machine
+):
     plan = make_task(due=D(2022, 12, 31)).plan
+    time_machine.move_to(FIFTH_OF_JULY, tick=False)
     june = monthly_report_generate(plan=plan, period=JUNE)
     may = monthly_report_generate(plan=plan, period=D(2022, 5, 1))
-    # Numbers in the order the reports were issued by the system, per agency and year.
+    assert (june.number, may.number) == (None, None)  # drafts have no number
+    # Numbers in the order the văn thư issues the reports, per agency and year.
+    june = issue_report(june, approver=leader, clerk=monitor)
+    may = issue_report(may, approver=leader, clerk=monitor)
     assert (june.number, may.number) == (1, 2)
+    assert (june.year, june.issued_on) == (2022, D(2022, 7, 5))
     assert june.issuer == may.issuer == plan.monitor_agency
-    # The December report is dated 01/01/2023: the first number of 2023.
-    december = monthly_report_generate(plan=plan, period=D(2022, 12, 1))
-    assert (december.year, december.number, december.issued_on) == (2023, 1, D(2023, 1, 1))
-    # Regenerating keeps the numbers.
-    assert monthly_report_generate(plan=plan, period=JUNE).number == 1
+    # The December report, issued on 02/01/2023: the first number of 2023.
+    time_machine.move_to(datetime.datetime(2023, 1, 2, 9, 0, tzinfo=ICT), tick=False)
+    december = issue_report(
+        monthly_report_generate(plan=plan, period=D(2022, 12, 1)), approver=leader, clerk=monitor
+    )
+    assert (december.year, december.number, december.issued_on) == (2023, 1, D(2023, 1, 2))
+    # An issued report keeps its number: it is not generated again.
+    with pytest.raises(ReportError):
+        monthly_report_generate(plan=plan, period=JUNE)
+    june.refresh_from_db()
+    assert (june.year, june.number) == (2022, 1)
 
 
 def test_a_scoped_report_is_a_separate_document_of_its_agency(
-    june_task, agencies, fake_pdf, vietnamese
-):
+    june_task, agencies, fake_pdf, vietnamese, leader, monitor, manager, officer, issue_report,
+    time_machine,
+):  # fmt: skip
+    time_machine.move_to(FIFTH_OF_JULY, tick=False)
     whole = monthly_report_generate(plan=june_task.plan, period=JUNE)
     haihau = monthly_report_generate(plan=june_task.plan, period=JUNE, scope=agencies["haihau"])
     assert whole.pk != haihau.pk
     assert haihau.issuer == agencies["haihau"]
+    whole = issue_report(whole, approver=leader, clerk=monitor)
+    # The district's own report: its head approves, its staff issue it.
+    haihau = issue_report(haihau, approver=manager, clerk=officer)
     assert (whole.number, haihau.number) == (1, 1)  # two issuers, two sequences
     html = fake_pdf[-1]
     # A People's Committee heads its own documents: no governing body above it.
     assert "ỦY BAN NHÂN DÂN<br>HUYỆN HẢI HẬU" in html
     assert "ỦY BAN NHÂN DÂN TỈNH NAM ĐỊNH" not in html
-    assert "Hải Hậu, ngày 01 tháng 7 năm 2022" in html
+    assert "Hải Hậu, ngày 05 tháng 7 năm 2022" in html
     assert "KT. CHỦ TỊCH" in html
     assert "TM. ỦY BAN NHÂN DÂN" in html
 
 
 def test_the_issuer_is_the_agency_as_it_was_at_the_end_of_the_month(
-    june_task, agencies, levels, fake_pdf, vietnamese
+    june_task, agencies, levels, fake_pdf, vietnamese, leader, issue_report, time_machine
 ):
     """Sở TT&TT merged into Sở KH&CN on 01/03/2025 and the plan now names the successor:
     the June 2022 report is still issued by Sở TT&TT of Nam Định."""
@@ -189,20 +221,24 @@ def test_the_issuer_is_the_agency_as_it_was_at_the_end_of_the_month(
             date=D(2025, 3, 1),
             kind=SuccessionKind.MERGE,
         )
-    MembershipFactory(agency=stttt, role=Role.MONITOR)  # the monitors sat in Sở TT&TT
+    # The monitors sat in Sở TT&TT: one of them issues the report.
+    clerk = MembershipFactory(agency=stttt, role=Role.MONITOR).user
     plan = june_task.plan
     plan.monitor_agency = successor
     plan.save()
 
     assert agency_as_of(successor, D(2022, 6, 30), plan) == stttt
     assert agency_as_of(successor, D(2025, 6, 30), plan) == successor
+    time_machine.move_to(FIFTH_OF_JULY, tick=False)
     report = monthly_report_generate(plan=plan, period=JUNE)
+    assert report.issuer == stttt
+    report = issue_report(report, approver=leader, clerk=clerk)
     assert report.issuer == stttt
     html = fake_pdf[-1]
     assert "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in html
     assert "Số: 01/BC-STTTT" in html
     assert "ỦY BAN NHÂN DÂN TỈNH NAM ĐỊNH" in html
-    assert "Nam Định, ngày 01 tháng 7 năm 2022" in html
+    assert "Nam Định, ngày 05 tháng 7 năm 2022" in html
 
 
 def test_a_month_not_over_or_outside_the_plan_is_refused(june_task, fake_pdf, time_machine):
@@ -262,7 +298,7 @@ def test_a_failure_mid_render_leaves_the_old_files_served(
     assert report.status == ReportStatus.FAILED
     assert "the renderer died half-way" in report.error
     assert report.pdf.name == old_name
-    assert report.number == 1
+    assert (report.stage, report.number) == (ReportStage.DRAFT, None)
     client.force_login(monitor)
     response = client.get(f"/reports/{report.pk}/pdf/")
     assert response.status_code == 200
@@ -358,7 +394,9 @@ def test_a_task_title_with_markup_is_printed_as_text(make_task, fake_pdf):
 
 @pytest.mark.pdf
 def test_a_small_report_renders_for_real(make_task, vietnamese):
-    """The real renderer on the test plan (no demo data): a PDF with the markup as text."""
+    """The real renderer on the test plan (no demo data): a draft PDF with the markup as
+    text and the number left blank."""
+    import re
     import subprocess
 
     task = make_task(title='<img src="http://example.com/x.png">', due=D(2022, 6, 15))
@@ -370,15 +408,29 @@ def test_a_small_report_renders_for_real(make_task, vietnamese):
     ).stdout.decode()
     if text:  # poppler is installed
         assert '<img src="http://example.com/x.png">' in text
-        assert "Số: 01/BC-STTTT" in text
+        assert "DỰ THẢO" in text
+        assert re.search(r"Số:\s+/BC-STTTT", text)
 
 
 # --- Sending ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def ready_report(june_task, fake_pdf, leader, monitor, manager, outsider):
+def draft_report(june_task, fake_pdf, leader, monitor, manager, outsider):
     return monthly_report_generate(plan=june_task.plan, period=JUNE)
+
+
+@pytest.fixture
+def ready_report(draft_report, leader, monitor, issue_report):
+    """The June report, issued: the only kind that is e-mailed."""
+    return issue_report(draft_report, approver=leader, clerk=monitor)
+
+
+def test_a_draft_is_not_emailed(draft_report, mailoutbox):
+    assert monthly_report_send(report=draft_report) is False
+    assert mailoutbox == []
+    draft_report.refresh_from_db()
+    assert draft_report.emailed_at is None
 
 
 def test_the_report_is_emailed_once_to_leaders_and_monitors(ready_report, mailoutbox, vietnamese):
@@ -390,16 +442,19 @@ def test_the_report_is_emailed_once_to_leaders_and_monitors(ready_report, mailou
     assert message.subject == (
         "Báo cáo số 01/BC-STTTT: tình hình thực hiện nhiệm vụ chuyển đổi số tháng 06/2022"
     )
-    (name, content, mimetype), *rest = message.attachments
-    assert not rest
+    (name, content, mimetype), (xlsx_name, xlsx, xlsx_type) = message.attachments
     assert mimetype == "application/pdf"
-    assert name.endswith(".pdf") and "2022-06" in name
+    assert name.endswith(".pdf") and "2022-06" in name and "so-01" in name
     assert content == default_storage.open(ready_report.pdf.name).read()
+    assert xlsx_name == name.removesuffix(".pdf") + ".xlsx"
+    assert xlsx == default_storage.open(ready_report.xlsx.name).read()
+    assert xlsx_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert message.alternatives and message.alternatives[0][1] == "text/html"
     assert "/reports/" in message.body
     ready_report.refresh_from_db()
     assert ready_report.emailed_at is not None
     assert ready_report.emailed_to == "leader@example.vn, monitor@example.vn"
+    assert ready_report.stage == ReportStage.SENT
 
 
 def test_extra_recipients_and_the_scope_managers(
@@ -414,16 +469,22 @@ def test_extra_recipients_and_the_scope_managers(
     ]
 
 
-def test_users_without_address_or_inactive_get_nothing(june_task, agencies, fake_pdf, mailoutbox):
+def test_users_without_address_or_inactive_get_nothing(
+    june_task, agencies, fake_pdf, mailoutbox, issue_report
+):
     nobody = UserFactory(username="no_mail", email="")
     MembershipFactory(user=nobody, agency=agencies["province"], role=Role.LEADER)
     gone = UserFactory(username="gone", is_active=False)
     MembershipFactory(user=gone, agency=agencies["stttt"], role=Role.MONITOR)
+    clerk = UserFactory(username="van_thu", email="")
+    MembershipFactory(user=clerk, agency=agencies["stttt"], role=Role.MONITOR)
     report = monthly_report_generate(plan=june_task.plan, period=JUNE)
+    report = issue_report(report, approver=nobody, clerk=clerk)
     assert monthly_report_send(report=report) is False
     assert mailoutbox == []
     report.refresh_from_db()
     assert report.emailed_at is None  # sent later, once someone has an address
+    assert report.stage == ReportStage.ISSUED
 
 
 def test_staff_whose_membership_ended_are_not_recipients(june_task, fake_pdf, leader, agencies):
@@ -496,9 +557,9 @@ def _at_once(*calls):
     return results, errors
 
 
-@pytest.fixture
-def slow_pdf(monkeypatch):
-    """A stand-in renderer slow enough for two generations to overlap."""
+def _slow_renderer(monkeypatch) -> list[str]:
+    """Put a stand-in renderer slow enough for two renderings to overlap; returns the list
+    of HTML strings rendered."""
     import time
 
     from reports.pdf import RenderedPdf
@@ -514,6 +575,12 @@ def slow_pdf(monkeypatch):
     return rendered
 
 
+@pytest.fixture
+def slow_pdf(monkeypatch):
+    """A stand-in renderer slow enough for two generations to overlap."""
+    return _slow_renderer(monkeypatch)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_one_report_render_it_once(postgres_only, june_task, slow_pdf):
     plan = june_task.plan
@@ -524,15 +591,29 @@ def test_two_workers_on_one_report_render_it_once(postgres_only, june_task, slow
     assert errors == []
     assert len(slow_pdf) == 1
     report = MonthlyReport.objects.get()
-    assert (report.status, report.number, report.attempts) == (ReportStatus.READY, 1, 1)
+    assert (report.status, report.stage, report.attempts) == (
+        ReportStatus.READY,
+        ReportStage.DRAFT,
+        1,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_reports_numbered_at_once_get_different_numbers(postgres_only, june_task, slow_pdf):
+def test_two_reports_issued_at_once_get_different_numbers(
+    postgres_only, june_task, fake_pdf, leader, monitor, monkeypatch
+):
+    from reports.issuing import report_approve, report_issue
+
     plan = june_task.plan
+    drafts = [
+        report_approve(report=monthly_report_generate(plan=plan, period=month), user=leader)
+        for month in (JUNE, D(2022, 5, 1))
+    ]
+    slow = _slow_renderer(monkeypatch)  # the two issues render their final files together
     results, errors = _at_once(
-        lambda: monthly_report_generate(plan=plan, period=JUNE),
-        lambda: monthly_report_generate(plan=plan, period=D(2022, 5, 1)),
+        *(lambda draft=draft: report_issue(report=draft, user=monitor) for draft in drafts)
     )
     assert errors == []
+    assert len(slow) == 2
     assert sorted(MonthlyReport.objects.values_list("number", flat=True)) == [1, 2]
+    assert set(MonthlyReport.objects.values_list("stage", flat=True)) == {ReportStage.ISSUED}

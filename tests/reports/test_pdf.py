@@ -1,6 +1,6 @@
-"""The monthly report's PDF: a real report of the demo plan for 06/2022, read back with
-poppler (pdftotext, pdfinfo, pdffonts), and the renderer's refusal to fetch anything but
-the project's static files.
+"""The monthly report's PDF: a real report of the demo plan for 06/2022, drafted on
+01/07/2022 and issued on 05/07/2022, read back with poppler (pdftotext, pdfinfo, pdffonts),
+and the renderer's refusal to fetch anything but the project's static files.
 
 The report is written in Vietnamese through the catalog (English msgids). Until the lead
 has filled locale/vi for the report's strings, `vietnamese` adds the expected translations
@@ -301,6 +301,8 @@ needs_poppler = pytest.mark.skipif(
 
 ICT = datetime.timezone(datetime.timedelta(hours=7))
 FIRST_OF_JULY_0600 = datetime.datetime(2022, 7, 1, 6, 0, tzinfo=ICT)  # the beat's run
+FIFTH_OF_JULY_0900 = datetime.datetime(2022, 7, 5, 9, 0, tzinfo=ICT)  # the leader approves
+FIFTH_OF_JULY_1400 = datetime.datetime(2022, 7, 5, 14, 0, tzinfo=ICT)  # the văn thư issues
 MID_DECEMBER = datetime.datetime(2022, 12, 15, 10, 0, tzinfo=ICT)
 
 # The demo plan's leaf tasks at 30/06/2022 (tasks_app/demo.py), as the dashboard's
@@ -344,32 +346,65 @@ class Pdf:
         )  # fmt: skip
 
 
+def _content(report) -> bytes:
+    content = report.pdf.read()
+    report.pdf.close()
+    return content
+
+
 @pytest.fixture(scope="module")
-def june(demo_data, django_db_blocker, tmp_path_factory):
-    """The demo plan's report of 06/2022, generated as the beat would on 01/07/2022 06:00."""
+def june_documents(demo_data, django_db_blocker, tmp_path_factory):
+    """The demo plan's report of 06/2022 as the office makes it: drafted by the beat on
+    01/07/2022 06:00, approved by the leader (lanhdao) and issued by the văn thư of Sở
+    TT&TT (sotttt) on 05/07/2022. Returns (the issued row, the draft's PDF, the issued
+    PDF)."""
     if shutil.which("pdftotext") is None:
         pytest.skip("needs poppler-utils (pdftotext, pdfinfo)")
     import time_machine
+    from django.contrib.auth import get_user_model
     from django.test import override_settings
 
+    from reports.issuing import report_approve, report_issue
     from reports.services import monthly_report_generate
     from tasks_app.models import Plan
 
     media = tmp_path_factory.mktemp("june-media")
+    users = get_user_model().objects
     undo = install_vietnamese()
     try:
         with (
             django_db_blocker.unblock(),
             override_settings(MEDIA_ROOT=media, REPORT_SIGNER_NAME="Nguyễn Văn A"),
-            time_machine.travel(FIRST_OF_JULY_0600, tick=False),
         ):
-            plan = Plan.objects.get(code="CDS-ND-2022")
-            report = monthly_report_generate(plan=plan, period=JUNE)
-            content = report.pdf.read()
-            report.pdf.close()
+            with time_machine.travel(FIRST_OF_JULY_0600, tick=False):
+                plan = Plan.objects.get(code="CDS-ND-2022")
+                report = monthly_report_generate(plan=plan, period=JUNE)
+                draft = _content(report)
+            with time_machine.travel(FIFTH_OF_JULY_0900, tick=False):
+                report = report_approve(report=report, user=users.get(username="lanhdao"))
+            with time_machine.travel(FIFTH_OF_JULY_1400, tick=False):
+                report = report_issue(report=report, user=users.get(username="sotttt"))
+                issued = _content(report)
     finally:
         undo()
-    return report, Pdf(content, tmp_path_factory.mktemp("june-pdf"))
+    return (
+        report,
+        Pdf(draft, tmp_path_factory.mktemp("june-draft-pdf")),
+        Pdf(issued, tmp_path_factory.mktemp("june-pdf")),
+    )
+
+
+@pytest.fixture(scope="module")
+def june(june_documents):
+    """The issued report of 06/2022 and its PDF."""
+    report, _draft, issued = june_documents
+    return report, issued
+
+
+@pytest.fixture(scope="module")
+def june_draft(june_documents):
+    """The PDF of the June draft, as the beat made it on 01/07/2022."""
+    return june_documents[1]
 
 
 @needs_poppler
@@ -387,18 +422,36 @@ def test_the_report_is_a_pdf_stored_with_its_checksum(june):
 @needs_poppler
 @pytest.mark.pdf
 def test_the_header_follows_decree_30(june):
-    _report, pdf = june
+    report, pdf = june
     first = pdf.page_texts[0]
-    # Left: the governing body (upright) and the issuing agency as of 30/06/2022, the number.
+    # Left: the governing body (upright) and the issuing agency as of 30/06/2022, the number
+    # the văn thư gave: the first of Sở TT&TT's register for 2022.
     assert "ỦY BAN NHÂN DÂN TỈNH NAM ĐỊNH" in first
     assert "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in first
     assert "Số: 01/BC-STTTT" in first
-    # Right: national title, motto, place and date (leading zero on the day only).
+    assert (report.stage, report.year, report.number) == ("issued", 2022, 1)
+    # Right: national title, motto, place and the date of issue (leading zero on the day
+    # below 10, none on July).
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in first
     assert "Độc lập - Tự do - Hạnh phúc" in first
-    assert "Nam Định, ngày 01 tháng 7 năm 2022" in first
-    # The document type and subject, with the period.
+    assert "Nam Định, ngày 05 tháng 7 năm 2022" in first
+    # The document type and subject, with the period; no draft mark any more.
     assert "BÁO CÁO" in first
+    assert "Tình hình thực hiện nhiệm vụ chuyển đổi số tháng 06/2022" in first
+    assert "DỰ THẢO" not in pdf.text
+
+
+@needs_poppler
+@pytest.mark.pdf
+def test_the_draft_leaves_the_number_and_the_date_to_the_clerk(june_draft):
+    import re
+
+    first = june_draft.page_texts[0]
+    assert "DỰ THẢO" in first
+    assert re.search(r"Số:\s+/BC-STTTT", first)  # blank, for the văn thư to write in
+    assert "Nam Định, ngày … tháng … năm …" in first
+    # Everything else is the document the leader approves.
+    assert "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" in first
     assert "Tình hình thực hiện nhiệm vụ chuyển đổi số tháng 06/2022" in first
 
 
@@ -428,7 +481,7 @@ def test_the_body_has_the_four_sections_and_the_closing(june, vietnamese):
         vi("(Attached to report No. %(number)s of %(date)s of %(issuer_name)s)")
         % {
             "number": "01/BC-STTTT",
-            "date": "01/07/2022",
+            "date": "05/07/2022",
             "issuer_name": "Sở Thông tin và Truyền thông",
         },
     ):
@@ -558,25 +611,39 @@ def test_page_images_are_saved_for_review(june):
 
 @needs_poppler
 @pytest.mark.pdf
-def test_regenerated_in_december_it_is_the_same_document(june, vietnamese, settings):
-    """Numbers from history: the June report regenerated on 15/12/2022, after many more
-    updates, has the same number, the same text and the same bytes."""
+def test_regenerated_in_december_a_draft_is_the_same_document(
+    june, demo_user, vietnamese, settings, tmp_path
+):
+    """Numbers from history: a draft of June (Hải Hậu's own report) rendered again on
+    15/12/2022, after many more updates, has the same text and the same bytes. The issued
+    whole-plan report is not rendered again at all: its files are final."""
     import time_machine
 
-    from reports.services import monthly_report_generate
+    from reports.models import MonthlyReport
+    from reports.services import ReportError, monthly_report_generate
 
-    report, pdf = june
+    report, _pdf = june
     settings.REPORT_SIGNER_NAME = "Nguyễn Văn A"
+    haihau = demo_user("haihau").memberships.get().agency
+    with time_machine.travel(FIRST_OF_JULY_0600, tick=False):
+        draft = monthly_report_generate(plan=report.plan, period=JUNE, scope=haihau)
+        first = Pdf(_content(draft), tmp_path)
     with time_machine.travel(MID_DECEMBER, tick=False):
-        again = monthly_report_generate(plan=report.plan, period=JUNE)
-    assert again.pk == report.pk
-    assert again.number == 1
-    assert again.issued_on == D(2022, 7, 1)
-    content = again.pdf.read()
-    again.pdf.close()
-    regenerated = Pdf(content, Path(again.pdf.path).parent)
-    assert regenerated.text == pdf.text
-    assert again.sha256 == report.sha256
+        again = monthly_report_generate(plan=report.plan, period=JUNE, scope=haihau)
+        with pytest.raises(ReportError):
+            monthly_report_generate(plan=report.plan, period=JUNE)
+    assert again.pk == draft.pk
+    assert (again.stage, again.number, again.issued_on) == ("draft", None, None)
+    assert again.pdf.name != draft.pdf.name  # new files, the same document
+    (tmp_path / "again").mkdir()
+    regenerated = Pdf(_content(again), tmp_path / "again")
+    assert "DỰ THẢO" in regenerated.text
+    assert regenerated.text == first.text
+    assert again.sha256 == draft.sha256
+    # The issued report kept its files, number and date.
+    issued = MonthlyReport.objects.get(pk=report.pk)
+    assert (issued.pdf.name, issued.sha256) == (report.pdf.name, report.sha256)
+    assert (issued.number, issued.issued_on) == (1, D(2022, 7, 5))
 
 
 # --- Safe rendering ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Makes (or renders again) the DRAFT of the monthly report of one month by hand, through the
 same service as the 1st-of-the-month beat run: files replaced atomically, one row per plan,
-month and scope. An issued report is final: it is left as it is. With --send, e-mails each
-ISSUED report that was never sent (a draft is sent once issued, on the report's page). Bad input
+month and scope. An issued report is left as it is (its files are final). With --send,
+e-mails each issued report that was never sent; a draft is sent once issued
+(reports/issuing.py). Bad input
 (a malformed month, an unknown plan or agency, a month not over yet or outside the plan)
 stops with an error and a non-zero exit status, before anything is written.
 """
@@ -27,8 +28,8 @@ from tasks_app.models import Agency, Plan
 
 class Command(BaseCommand):
     help = (
-        "Make the draft monthly report (PDF and Excel) of a month for every plan running in "
-        "it, or for one plan; an issued report is left as it is. Safe to run again."
+        "Make the draft of the monthly report (PDF and Excel) of a month for every plan "
+        "running in it, or for one plan; an issued report is left as it is. Safe to run again."
     )
 
     def add_arguments(self, parser):
@@ -38,9 +39,7 @@ class Command(BaseCommand):
             "--scope", help="Code of an agency: report on the tasks of its subtree only."
         )
         parser.add_argument(
-            "--send",
-            action="store_true",
-            help="E-mail each issued report that was not sent yet.",
+            "--send", action="store_true", help="E-mail each report that was not sent yet."
         )
 
     def handle(self, *args, month: str, plan: str | None, scope: str | None, send: bool, **opts):
@@ -82,40 +81,34 @@ class Command(BaseCommand):
             issued = MonthlyReport.objects.filter(
                 plan=item, period=period, scope=scope_agency, replaces=None
             ).first()
-            if issued is not None and issued.is_final:
-                # Issued: its files are final (a correction is made on the report's page).
-                report = issued
-                done = _("No. {number} of {date}: issued, final, left as it is → {path}").format(
-                    number=document_number(report.number, report.issuer.doc_code),
-                    date=f"{report.issued_on:%d/%m/%Y}",
-                    path=report.pdf.path,
-                )
-            else:
-                try:
+            try:
+                if issued is not None and issued.is_final:
+                    report = issued  # its files are final: only sent, if asked
+                else:
                     report = monthly_report_generate(plan=item, period=period, scope=scope_agency)
-                except Exception as exc:  # recorded on the row; the other plans still run
-                    failed += 1
-                    error = f"{type(exc).__name__}: {exc}"
-                    self.stderr.write("  " + _("failed: {error}").format(error=error))
-                    continue
-                if report.status != ReportStatus.READY:
-                    failed += 1
-                    self.stderr.write(
-                        "  "
-                        + _("not generated: another worker is generating this report right now.")
-                    )
-                    continue
-                done = _("Draft: {pages} pages, {size} kB, {seconds} s → {path}").format(
-                    pages=report.pages,
-                    size=round(report.pdf_size / 1024),
-                    seconds=f"{time.monotonic() - started:.1f}",
-                    path=report.pdf.path,
+            except Exception as exc:  # recorded on the row; the other plans still run; exit 1
+                failed += 1
+                error = f"{type(exc).__name__}: {exc}"
+                self.stderr.write("  " + _("failed: {error}").format(error=error))
+                continue
+            if report.status != ReportStatus.READY:
+                failed += 1
+                self.stderr.write(
+                    "  " + _("not generated: another worker is generating this report right now.")
                 )
+                continue
+            done = _("No. {number}: {pages} pages, {size} kB, {seconds} s → {path}").format(
+                number=document_number(report.number, report.issuer.doc_code),
+                pages=report.pages,
+                size=round(report.pdf_size / 1024),
+                seconds=f"{time.monotonic() - started:.1f}",
+                path=report.pdf.path,
+            )
             self.stdout.write(self.style.SUCCESS("  " + done))
             if not send:
                 continue
             if not report.is_final:
-                self.stdout.write("  " + _("not e-mailed: a draft is sent once it is issued"))
+                self.stdout.write("  " + _("not e-mailed: a draft is e-mailed once issued"))
             elif monthly_report_send(report=report):
                 self.stdout.write("  " + _("e-mailed to {to}").format(to=report.emailed_to))
             elif report.emailed_at:
