@@ -2,7 +2,8 @@
 
 `render_pdf(html)` lays out an HTML string (templates/reports/pdf/monthly.html) and returns
 the PDF bytes, the page count and where the digital signature goes: the laid-out rectangle
-of the element `id="signature-box"` (reports/signing.py draws the signature there). Resources go through `StaticOnlyFetcher`:
+of the element `id="signature-box"` (reports/signing.py draws the signature there).
+Resources go through `StaticOnlyFetcher`:
 
 - a `file:///static/<path>` URL (what `{% static %}` gives against the base URL) is looked
   up with django.contrib.staticfiles' finders, and served only if the file found lies under
