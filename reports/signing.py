@@ -40,7 +40,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from fontTools.subset import Subsetter
+from fontTools.subset import Options, Subsetter
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
 from PIL import Image, ImageDraw, ImageFont
@@ -180,7 +180,9 @@ def _stamp_font(text: str, folder: Path) -> Path:
     2048 units per em, and their letters came out twice as far apart as they should. The
     subset keeps the scaling quick (pyHanko subsets again when it embeds the font)."""
     font = TTFont(_font_file())
-    subsetter = Subsetter()
+    # FFTM (FontForge's time stamps, in DejaVu) is a table fontTools cannot subset: dropped
+    # here by name instead of with a warning in the log at every signature.
+    subsetter = Subsetter(Options(drop_tables=[*Options().drop_tables, "FFTM"]))
     subsetter.populate(text=text)
     subsetter.subset(font)
     if font["head"].unitsPerEm != 1000:
@@ -298,13 +300,16 @@ def sign_report_pdf(
     signed_at: datetime.datetime,
 ) -> SignedPdf | None:
     """Sign the rendered report `content` in the name of the configured certificate, with a
-    visible stamp on `box`; None when no certificate is configured. SigningError when the
-    certificate, its passphrase, the seal image or the font is unusable. The input is kept
-    whole at the start of the output (incremental update)."""
+    visible stamp on `box`; None when no certificate is configured. `signed_at` (aware) is
+    the signing time, kept to the second. SigningError when the certificate, its
+    passphrase, the seal image or the font is unusable. The input is kept whole at the start
+    of the output (incremental update)."""
     if not signing_configured():
         return None
     if timezone.is_naive(signed_at):
         raise ValueError("signed_at must be an aware datetime")
+    # A PDF date has whole seconds: the time returned is the one written in the signature.
+    signed_at = signed_at.replace(microsecond=0)
 
     # 1. Key material and appearance resources; every failure here is the configuration's.
     signer = _load_signer()

@@ -406,10 +406,12 @@ def test_the_demo_certificate_signs_a_report_that_validates(settings, rendered, 
         rendered.content, box=rendered.signature_box, agency_name=AGENCY, signed_at=now
     )
     assert signed.signer == "Sở Khoa học và Công nghệ tỉnh Ninh Bình (DEMO)"
+    assert signed.signed_at == now.replace(microsecond=0)  # a PDF date has whole seconds
 
     ca = x509.load_pem_x509_certificate(path.with_suffix(".ca.pem").read_bytes())
     _embedded, status = _validate(signed.content, ca)
     assert status.bottom_line
+    assert status.signer_reported_dt == signed.signed_at
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     certificate = status.signing_cert
     subject = certificate.subject.native
