@@ -258,6 +258,11 @@ def _default_box(writer) -> SignatureBox:
     return SignatureBox(page=count - 1, x0=max(x_min, x1 - width), y0=y0, x1=x1, y1=y0 + height)
 
 
+def _whole_points(box: SignatureBox) -> tuple[int, int, int, int]:
+    """The box in whole points (what pyHanko's field takes), rounded inwards."""
+    return (math.ceil(box.x0), math.ceil(box.y0), math.floor(box.x1), math.floor(box.y1))
+
+
 def _stamp_style(font_file: Path, seal: Image.Image) -> TextStampStyle:
     """The seal under the text lines, both centred in the field; the lines shrink to fit."""
     centred = layout.SimpleBoxLayoutRule(
@@ -343,7 +348,7 @@ def sign_report_pdf(
             signed_at=signed_at,
             stamp_style=_stamp_style(_stamp_font(text, Path(folder)), seal),
             new_field_spec=fields.SigFieldSpec(
-                sig_field_name=FIELD_NAME, on_page=box.page, box=box.rect
+                sig_field_name=FIELD_NAME, on_page=box.page, box=_whole_points(box)
             ),
         )
         output = pdf_signer.sign_pdf(writer, appearance_text_params={"lines": text})

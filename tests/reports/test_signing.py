@@ -297,11 +297,12 @@ def test_without_a_box_the_signature_goes_bottom_right_of_the_last_page(configur
     signed = sign_report_pdf(rendered.content, box=None, agency_name=AGENCY, signed_at=SIGNED_AT)
     page, (x0, y0, x1, y1) = _widget(signed.content)
     assert page == rendered.pages - 1
-    # 60 × 30 mm, 20 mm from the right edge of the A4 page and 25 mm from its bottom.
-    assert x1 == pytest.approx((210 - 20) * MM, abs=0.1)
-    assert x1 - x0 == pytest.approx(60 * MM, abs=0.1)
-    assert y0 == pytest.approx(25 * MM, abs=0.1)
-    assert y1 - y0 == pytest.approx(30 * MM, abs=0.1)
+    # 60 × 30 mm, 20 mm from the right edge of the A4 page and 25 mm from its bottom (in
+    # whole points, rounded inwards).
+    assert x1 == pytest.approx((210 - 20) * MM, abs=1)
+    assert x1 - x0 == pytest.approx(60 * MM, abs=2)
+    assert y0 == pytest.approx(25 * MM, abs=1)
+    assert y1 - y0 == pytest.approx(30 * MM, abs=2)
     _embedded, status = _validate(signed.content, pki.ca)
     assert status.bottom_line
 
