@@ -71,12 +71,11 @@ TIME_FORMAT = "%d/%m/%Y %H:%M:%S"
 # Name of the signature field in the PDF (what a reader's signature panel lists).
 FIELD_NAME = "ChuKySo"
 # Fonts with every Vietnamese letter, embedded (subset) in the stamp: DejaVu Sans from
-# fonts-dejavu-core, Liberation Sans from fonts-liberation2 (scripts/bootstrap.sh installs
-# both).
+# fonts-dejavu-core, Liberation Sans from fonts-liberation2 (scripts/bootstrap.sh and the
+# Dockerfile install both; the older fonts-liberation lacks 74 Vietnamese letters).
 FONT_FILES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf"),
-    Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
 )
 FONT_SIZE = 8
 LEADING = 10
