@@ -261,6 +261,13 @@ REPORT_RECIPIENTS = env_list("REPORT_RECIPIENTS")
 # Minutes after which a report still "being generated" (or e-mailed) is taken to be from a
 # dead worker and may be claimed again; longer than CELERY_TASK_TIME_LIMIT.
 REPORT_STALE_MINUTES = env_int("REPORT_STALE_MINUTES", 30)
+# Digital signature of the issued report (reports/signing.py, PAdES): the agency's PKCS#12
+# file (certificate and private key; empty: reports are issued unsigned), its passphrase, and
+# an optional PNG of the agency's seal drawn under the signature (empty: a plain red seal).
+# `make run` creates a demo certificate under var/signing/ when none is set.
+REPORT_SIGNING_PKCS12 = env_str("REPORT_SIGNING_PKCS12", "")
+REPORT_SIGNING_PASSPHRASE = env_str("REPORT_SIGNING_PASSPHRASE", "")
+REPORT_SIGNING_SEAL_IMAGE = env_str("REPORT_SIGNING_SEAL_IMAGE", "")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,7 +1,9 @@
 """HTML to PDF with WeasyPrint, reading nothing but the project's own static files.
 
 `render_pdf(html)` lays out an HTML string (templates/reports/pdf/monthly.html) and returns
-the PDF bytes and the page count. Resources go through `StaticOnlyFetcher`:
+the PDF bytes, the page count and where the digital signature goes: the laid-out rectangle
+of the element `id="signature-box"` (reports/signing.py draws the signature there).
+Resources go through `StaticOnlyFetcher`:
 
 - a `file:///static/<path>` URL (what `{% static %}` gives against the base URL) is looked
   up with django.contrib.staticfiles' finders, and served only if the file found lies under
@@ -103,10 +105,63 @@ class StaticOnlyFetcher(URLFetcher):
         )
 
 
+# The element whose laid-out box receives the visible signature (the signer's block of
+# monthly.html: between the title and the name, where the seal and signature stand).
+SIGNATURE_BOX_ID = "signature-box"
+# WeasyPrint lays out in CSS px and writes the PDF at 1 px = 0.75 pt (96 px to 72 pt an inch).
+PT_PER_PX = 0.75
+
+
+@dataclass(frozen=True)
+class SignatureBox:
+    """A rectangle of one page in PDF points, origin at the bottom left of the page (the
+    convention of a PDF /Rect and of pyHanko's SigFieldSpec.box); `page` counts from 0."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def rect(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
 @dataclass(frozen=True)
 class RenderedPdf:
     content: bytes
     pages: int
+    # Where the signature goes; None when the HTML has no element of id SIGNATURE_BOX_ID.
+    signature_box: SignatureBox | None = None
+
+
+def find_signature_box(document, element_id: str = SIGNATURE_BOX_ID) -> SignatureBox | None:
+    """The border box of the first laid-out box of the element `element_id`, in PDF points.
+
+    WeasyPrint's public API gives an anchor's top-left point (`Page.anchors`) but not its
+    size, so this walks the page's box tree (`Page._page_box`, private): the first box in
+    document order whose element has the id is the element's own box (anonymous children
+    and ::before/::after boxes come after it or carry a pseudo tag).
+    tests/reports/test_signing.py checks the rectangle, so an upgrade that changes the tree
+    fails there."""
+    for index, page in enumerate(document.pages):
+        for box in page._page_box.descendants():
+            element = getattr(box, "element", None)
+            if element is None or "::" in (getattr(box, "element_tag", "") or ""):
+                continue
+            if element.get("id") != element_id:
+                continue
+            x, y = box.border_box_x(), box.border_box_y()
+            width, height = box.border_width(), box.border_height()
+            return SignatureBox(
+                page=index,
+                x0=round(x * PT_PER_PX, 2),
+                y0=round((page.height - y - height) * PT_PER_PX, 2),
+                x1=round((x + width) * PT_PER_PX, 2),
+                y1=round((page.height - y) * PT_PER_PX, 2),
+            )
+    return None
 
 
 def render_pdf(html: str) -> RenderedPdf:
@@ -114,4 +169,6 @@ def render_pdf(html: str) -> RenderedPdf:
     (no creation date is written), so a regenerated report has the same checksum."""
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).render()
     content = document.write_pdf()
-    return RenderedPdf(content=content, pages=len(document.pages))
+    return RenderedPdf(
+        content=content, pages=len(document.pages), signature_box=find_signature_box(document)
+    )

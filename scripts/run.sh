@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run plan_tracker on the embedded defaults (SQLite, filesystem Celery transport and mail
 # files under var/): prepare the database and static files, load the 2022 plan with demo
-# accounts, then start web (gunicorn), a Celery worker and beat under honcho.
+# accounts, make a demo signing certificate, then start web (gunicorn), a Celery worker and
+# beat under honcho.
 # Ctrl-C stops all three. Called by `make run` after scripts/bootstrap.sh.
 set -euo pipefail
 
@@ -52,6 +53,21 @@ fi
 
 log "loading data/plan_2022.yaml with demo accounts"
 python manage.py load_plan data/plan_2022.yaml --demo
+
+# A demo certificate for the digital signature of issued reports, made on the first run
+# under var/signing/ (owner-only files), unless REPORT_SIGNING_PKCS12 is set in the shell
+# (set it empty to issue reports unsigned). web and worker read the two variables.
+if [ -z "${REPORT_SIGNING_PKCS12+set}" ]; then
+  demo_p12=var/signing/demo-signing.p12
+  if [ ! -s "$demo_p12" ] || [ ! -s "${demo_p12%.p12}.passphrase" ]; then
+    log "making a demo signing certificate (a test certificate, not a legal signature)"
+    python manage.py make_demo_certificate "$demo_p12" --force
+  fi
+  export REPORT_SIGNING_PKCS12="$PWD/$demo_p12"
+  REPORT_SIGNING_PASSPHRASE=$(cat "${demo_p12%.p12}.passphrase")
+  export REPORT_SIGNING_PASSPHRASE
+  log "reports are signed with the demo certificate $demo_p12"
+fi
 
 # 4. web, worker and beat. `-e /dev/null`: the embedded mode does not read .env, which
 #    belongs to docker-compose.
