@@ -230,7 +230,7 @@ def report_issue(
     (rendered once, now), the PDF signed when a certificate is set up. All or nothing: a
     failure leaves the report approved, without a number, and no file behind. `at`
     (default now) is the time recorded for the issue and the signature."""
-    from reports.signing import sign_report_pdf
+    from reports.signing import SigningError, sign_report_pdf
 
     if not can_prepare_report(user, report):
         raise PermissionDenied(_("You may not issue this report."))
@@ -266,12 +266,20 @@ def report_issue(
             current.issued_by, current.issued_at = user, at or timezone.now()
             files = monthly_report_render(report=current)
             content = files.pdf.content
-            signed = sign_report_pdf(
-                content,
-                box=getattr(files.pdf, "signature_box", None),
-                agency_name=current.issuer.name,
-                signed_at=current.issued_at,
-            )
+            try:
+                signed = sign_report_pdf(
+                    content,
+                    box=files.pdf.signature_box,
+                    agency_name=current.issuer.name,
+                    signed_at=current.issued_at,
+                )
+            except SigningError as error:
+                # Nothing is issued: the văn thư sees why and tries again once it is fixed.
+                raise ReportError(
+                    _("The report could not be signed, so it was not issued: {error}").format(
+                        error=error
+                    )
+                ) from error
             if signed is not None:
                 content = signed.content
                 current.signed_at, current.signed_by_certificate = signed.signed_at, signed.signer

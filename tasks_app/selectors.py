@@ -240,7 +240,8 @@ def task_filter(
       per agency (false: the leaf tasks that reports count);
     - `lead_agency`: exactly this agency, or with `subtree` this agency and those below
       it; `agency`: the lead agency lies in this agency's subtree (dashboard filter);
-      `level`: the lead agency's administrative level, by id or code;
+      `level`: the lead agency's administrative level, by id or code. These read the lead
+      agency at `as_of` when the history is annotated (`lead_agency_at`), as reports do;
     - `coordinating_agency`: an agency (id) coordinates the task; `relation`: "led" (the
       lead agency is one of the user's agencies or below them) or "coordinated" (one of the
       coordinating agencies is);
@@ -267,18 +268,25 @@ def task_filter(
         tasks = tasks.filter(parent__isnull=top_level)
     if is_parent is not None:
         tasks = tasks.filter(is_parent=is_parent)
+    # The lead agency at `as_of` where the history is annotated (a task handed to another
+    # agency since is found under the one that led it then, as the dashboard counts it).
+    lead = "lead_agency_at" if "lead_agency_at" in tasks.query.annotations else "lead_agency_id"
+
+    def led_by(agencies) -> TaskQuerySet:
+        return tasks.filter(**{f"{lead}__in": agencies.values("pk")})
+
     if lead_agency and subtree:
         path = Agency.objects.filter(pk=lead_agency).values_list("path", flat=True).first()
-        tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
+        tasks = led_by(Agency.objects.filter(path__startswith=path)) if path else tasks.none()
     elif lead_agency:
-        tasks = tasks.filter(lead_agency_id=lead_agency)
+        tasks = tasks.filter(**{lead: lead_agency})
     if agency:
         path = Agency.objects.filter(pk=agency).values_list("path", flat=True).first()
-        tasks = tasks.filter(lead_agency__path__startswith=path) if path else tasks.none()
+        tasks = led_by(Agency.objects.filter(path__startswith=path)) if path else tasks.none()
     if isinstance(level, int) or (isinstance(level, str) and level.isdigit()):
-        tasks = tasks.filter(lead_agency__level_id=int(level))
+        tasks = led_by(Agency.objects.filter(level_id=int(level)))
     elif level:
-        tasks = tasks.filter(lead_agency__level__code=level)
+        tasks = led_by(Agency.objects.filter(level__code=level))
     if coordinating_agency:
         # Exists, not a join: a join on the many-to-many would repeat rows.
         through = Task.coordinating_agencies.through.objects.filter(
