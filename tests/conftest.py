@@ -222,3 +222,14 @@ def map_2025(levels, agencies):
         kind=SuccessionKind.ABOLISH,
     )
     return {**agencies, "xa_haihau": new["NB_XA_HAIHAU"], "xa_haianh": new["NB_XA_HAIANH"]}
+
+
+@pytest.fixture
+def eager():
+    """Celery runs tasks inline (set on the app: settings are read once at start-up)."""
+    from plan_tracker.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -51,17 +51,6 @@ def at(demo_plan):
 
 
 @pytest.fixture
-def eager():
-    """Celery runs tasks inline (set on the app: settings are read once at start-up)."""
-    from plan_tracker.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def issue_report():
     """Take a drafted report through the office's steps (reports/issuing.py): `approver`
     approves it, `clerk` (the văn thư) issues it, with the next number of the register and

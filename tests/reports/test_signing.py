@@ -17,22 +17,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
 from reports.pdf import SignatureBox, render_pdf
 from reports.signing import SignedPdf, SigningError, sign_report_pdf, signing_configured
+from tests.pki import Pki, validate_signature
 from tests.reports.test_pdf import fake_pdf, vietnamese  # noqa: F401
 
 UTC = datetime.UTC
@@ -67,70 +61,9 @@ REPORT_HTML = """<!DOCTYPE html>
 # --- A throwaway PKI -----------------------------------------------------------------------
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _key_usage(*, signer: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=signer,
-        content_commitment=signer,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=not signer,
-        crl_sign=not signer,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-class Pki:
-    """A CA and a signing certificate it issued, valid from 2025-01-01 to a year from now."""
-
-    def __init__(self):
-        not_before = datetime.datetime(2025, 1, 1, tzinfo=UTC)
-        self.not_after = timezone.now() + datetime.timedelta(days=365)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        self.ca = (
-            x509.CertificateBuilder()
-            .subject_name(_name("CA của bộ kiểm thử"))
-            .issuer_name(_name("CA của bộ kiểm thử"))
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(self.not_after)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(signer=False), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(SIGNER_CN))
-            .issuer_name(self.ca.subject)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(self.not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(signer=True), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-
-    def pkcs12(self, passphrase: str) -> bytes:
-        return pkcs12.serialize_key_and_certificates(
-            b"signer",
-            self.key,
-            self.certificate,
-            [self.ca],
-            serialization.BestAvailableEncryption(passphrase.encode()),
-        )
-
-
 @pytest.fixture(scope="module")
 def pki():
-    return Pki()
+    return Pki(SIGNER_CN)
 
 
 @pytest.fixture
@@ -150,15 +83,6 @@ def rendered():
 
 
 # --- Reading the signed file back ----------------------------------------------------------
-
-
-def _validate(content: bytes, ca: x509.Certificate):
-    """The one embedded signature and pyHanko's verdict on it, trusting `ca` only."""
-    reader = PdfFileReader(io.BytesIO(content))
-    [embedded] = reader.embedded_signatures
-    root = asn1_x509.Certificate.load(ca.public_bytes(serialization.Encoding.DER))
-    status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[root]))
-    return embedded, status
 
 
 def _widget(content: bytes) -> tuple[int, tuple[float, ...]]:
@@ -245,7 +169,7 @@ def test_the_signed_report_is_a_valid_pades_signature_over_the_whole_file(
     assert signed.content.startswith(rendered.content)
     assert len(signed.content) > len(rendered.content)
 
-    embedded, status = _validate(signed.content, pki.ca)
+    embedded, status = validate_signature(signed.content, pki.ca)
     assert status.intact
     assert status.valid
     assert status.trusted
@@ -303,7 +227,7 @@ def test_without_a_box_the_signature_goes_bottom_right_of_the_last_page(configur
     assert x1 - x0 == pytest.approx(60 * MM, abs=2)
     assert y0 == pytest.approx(25 * MM, abs=1)
     assert y1 - y0 == pytest.approx(30 * MM, abs=2)
-    _embedded, status = _validate(signed.content, pki.ca)
+    _embedded, status = validate_signature(signed.content, pki.ca)
     assert status.bottom_line
 
 
@@ -410,7 +334,7 @@ def test_the_demo_certificate_signs_a_report_that_validates(settings, rendered, 
     assert signed.signed_at == now.replace(microsecond=0)  # a PDF date has whole seconds
 
     ca = x509.load_pem_x509_certificate(path.with_suffix(".ca.pem").read_bytes())
-    _embedded, status = _validate(signed.content, ca)
+    _embedded, status = validate_signature(signed.content, ca)
     assert status.bottom_line
     assert status.signer_reported_dt == signed.signed_at
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -487,7 +411,7 @@ def test_the_monthly_report_is_signed_between_the_signers_title_and_name(
     page, rect = _widget(signed.content)
     assert page == box.page
     assert _inside(rect, box.rect, slack=0.01)
-    _embedded, status = _validate(signed.content, pki.ca)
+    _embedded, status = validate_signature(signed.content, pki.ca)
     assert status.bottom_line
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     text = " ".join(_pdftotext(signed.content, tmp_path).split())
