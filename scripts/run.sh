@@ -69,6 +69,11 @@ if [ -z "${REPORT_SIGNING_PKCS12+set}" ]; then
   log "reports are signed with the demo certificate $demo_p12"
 fi
 
+# The demo archive: the current-year demo plan's past months issued and signed (with the
+# certificate above), last month's draft waiting. Months already there are kept.
+log "filling the demo archive of monthly reports"
+python manage.py demo_reports
+
 # 4. web, worker and beat. `-e /dev/null`: the embedded mode does not read .env, which
 #    belongs to docker-compose.
 log "starting web on http://$WEB_BIND (admin at /admin/, user admin / demo-2022), worker and beat; Ctrl-C stops all"
