@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports.issuing import report_approve, report_issue
-from reports.models import MonthlyReport
+from reports.models import MonthlyReport, ReportStage
 from reports.numbering import month_end, next_month, period_label
 from reports.services import monthly_report_generate
 from tasks_app.demo_current import current_plan_code
@@ -52,24 +52,22 @@ def demo_reports_load(
     period = max(plan.period_start, first).replace(day=1)
     issued = drafted = 0
     while month_end(period) <= last:
-        exists = MonthlyReport.objects.filter(plan=plan, period=period, scope=None).exists()
-        if not exists:
+        report = MonthlyReport.objects.filter(
+            plan=plan, period=period, scope=None, replaces=None
+        ).first()
+        if report is None:
             progress(period_label(period))
             report = monthly_report_generate(plan=plan, period=period)
-            following = next_month(period)
-            if month_end(period) < last:
-                approved = following.replace(day=APPROVED_DAY)
-                report = report_approve(report=report, user=users[APPROVER], at=_at(approved))
-                issued_on = following.replace(day=ISSUED_DAY)
-                report_issue(
-                    report=report,
-                    user=users[CLERK],
-                    date=min(issued_on, today),
-                    at=_at(min(issued_on, today)),
-                )
-                issued += 1
-            else:
-                drafted += 1
+            drafted += month_end(period) == last
+        following = next_month(period)
+        # A run stopped half-way (an error while signing) is taken up where it stopped.
+        if month_end(period) < last and report.stage == ReportStage.DRAFT:
+            approved = following.replace(day=APPROVED_DAY)
+            report = report_approve(report=report, user=users[APPROVER], at=_at(approved))
+        if month_end(period) < last and report.stage == ReportStage.APPROVED:
+            issued_on = min(following.replace(day=ISSUED_DAY), today)
+            report_issue(report=report, user=users[CLERK], date=issued_on, at=_at(issued_on))
+            issued += 1
         period = next_month(period)
     return [
         _("Demo reports of {plan}: {issued} months issued, {drafted} draft waiting.").format(

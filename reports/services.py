@@ -73,7 +73,7 @@ from reports.selectors import (
 from tasks_app.choices import AgencyKind, ReportCategory, Role
 from tasks_app.collation import vi_sort_key
 from tasks_app.formatting import percent_of, percent_value
-from tasks_app.models import Agency, Membership, Plan, StatusUpdate
+from tasks_app.models import AdministrativeLevel, Agency, Membership, Plan, StatusUpdate
 from tasks_app.permissions import WHOLE_PLAN
 from tasks_app.querysets import end_of_day
 
@@ -496,7 +496,13 @@ def _distribution(issuer: Agency, as_of: datetime.date, scope: Agency | None) ->
             )
         if scope is None:
             lines.append(_("Departments, boards and sectors"))
-            lines.append(_("People's Committees of the districts and city"))
+            # The People's Committees below the province on the map of the day.
+            districts = AdministrativeLevel.objects.valid_on(as_of).filter(code="district")
+            lines.append(
+                _("People's Committees of the districts and city")
+                if districts.exists()
+                else _("People's Committees of the communes and wards")
+            )
         else:
             lines.append(_("Agencies and units concerned"))
     filing = _("Filed: VT, {unit}.").format(unit=settings.REPORT_FILING_UNIT)

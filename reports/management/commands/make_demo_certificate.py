@@ -43,8 +43,9 @@ DEMO_CA_NAME = "CA thử nghiệm plan_tracker (DEMO)"
 # (a Vietnamese letter with its marks takes 2 or 3).
 NAME_LIMIT = 64
 VALIDITY = datetime.timedelta(days=730)
-# A certificate valid from a little before now, so a clock slightly behind still accepts it.
-BACKDATE = datetime.timedelta(hours=1)
+# Valid from a year back: the demo archive (manage.py demo_reports) issues and signs the
+# current plan's past months at their dates of issue.
+BACKDATE = datetime.timedelta(days=366)
 
 
 def default_path() -> Path:
