@@ -46,6 +46,7 @@ from reports.services import (
     monthly_report_send,
     report_files_write,
 )
+from tasks_app.models import Agency
 from tasks_app.permissions import can_approve_report, can_prepare_report
 
 logger = logging.getLogger(__name__)
@@ -206,14 +207,21 @@ def _issue_checks(
         errors["number"] = _number_taken(report, number, day.year)
     if errors:
         raise ValidationError(errors)
-    return number or register_next_number(issuer_id=report.issuer_id, year=day.year), day
+    return number or register_next_number(issuer_id=_issuer(report).pk, year=day.year), day
+
+
+def _issuer(report: MonthlyReport) -> Agency:
+    """The issuing agency, fixed when the draft was made (services._draft_prepare)."""
+    if report.issuer is None:
+        raise ReportError(_("The draft is being rendered: approve it once its PDF is ready."))
+    return report.issuer
 
 
 def _number_taken(report: MonthlyReport, number: int, year: int) -> str:
     return _(
         "Number {number} is already in the register of reports of {agency} for {year}."
     ).format(
-        number=document_number(number, report.issuer.doc_code), agency=report.issuer, year=year
+        number=document_number(number, _issuer(report).doc_code), agency=report.issuer, year=year
     )
 
 
@@ -256,7 +264,7 @@ def report_issue(
                     # free one is taken again, now past the number just committed.
                     taken = number
                     if not typed:
-                        number = register_next_number(issuer_id=current.issuer_id, year=day.year)
+                        number = register_next_number(issuer_id=_issuer(current).pk, year=day.year)
                     if typed or number <= taken:
                         raise ValidationError(
                             {"number": _number_taken(current, taken, day.year)}
@@ -270,7 +278,7 @@ def report_issue(
                 signed = sign_report_pdf(
                     content,
                     box=files.pdf.signature_box,
-                    agency_name=current.issuer.name,
+                    agency_name=_issuer(current).name,
                     signed_at=current.issued_at,
                 )
             except SigningError as error:

@@ -11,6 +11,7 @@ files are final. A correction is a new report that `replaces` the issued one.
 
 import calendar
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,7 +38,7 @@ class MonthlyReportQuerySet(models.QuerySet):
         return self.filter(scope__isnull=False, scope__in=agencies_visible_to(user))
 
 
-def _person(verbose_name) -> models.ForeignKey:
+def _person(verbose_name) -> Any:
     """Who took a step of a report (kept if the account is deactivated, never deleted)."""
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
