@@ -9,8 +9,11 @@ The issuers are chosen for their long header lines: the whole plan's Sở TT&TT 
 "ỦY BAN NHÂN DÂN TỈNH NAM ĐỊNH", a centre and a district office whose names need two
 lines, a commune People's Committee and a department whose name carries its province.
 
-Landscape pages (the appendix) are the same sheets turned a quarter, their top edge along
-the binding: that edge keeps the binding margin (30 mm) and nothing may leave the page.
+Landscape pages (the appendix) are the same sheets turned a quarter clockwise, their top
+edge along the binding, so that each edge of the sheet keeps its margin once bound with the
+portrait pages: the binding edge (30 mm) is their top, the sheet's right edge (15 mm) their
+bottom, its top and bottom edges (20 mm) their right and left. Decree 30 gives no other
+margins for them.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class Margins:
 
 
 PORTRAIT = Margins(top=20, right=15, bottom=20, left=30)
-LANDSCAPE = Margins(top=30, right=15, bottom=15, left=20)
+LANDSCAPE = Margins(top=30, right=20, bottom=15, left=20)  # see the module's docstring
 
 
 @dataclass(frozen=True)
