@@ -44,9 +44,9 @@ DPI = 144  # of the ink check: a pixel is half a point
 SCALE = DPI / 72  # pixels per point
 DARK_PIXEL = re.compile(rb"[\x00-\x7f]")  # a grey below 128 is ink, lighter is anti-aliasing
 DARK_RUN = re.compile(rb"[\x00-\x7f]+")
-# Between the header's columns on a shared line: wider than a word space (3 pt at 12 pt),
-# or the agency's line and the national title read as one line.
-GUTTER = 4  # pt
+WORD_SPACE = 4  # pt, at most (3 pt at 12 pt): pdftotext's lines are split at wider gaps
+# Between the header's columns, on a shared line, so that they never read as one line.
+GUTTER = 3 * MM
 
 FIRST_OF_JULY = datetime.datetime(2022, 7, 1, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 JUNE = datetime.date(2022, 6, 1)
@@ -57,7 +57,7 @@ ISSUERS = {
     "whole-plan": (None, None),
     # TRUNG TÂM VĂN HÓA, THÔNG TIN VÀ THỂ THAO HUYỆN HẢI HẬU: two lines.
     "long-centre": ("TTVH_HAIHAU", None),
-    # Under ỦY BAN NHÂN DÂN HUYỆN GIAO THỦY, a parent longer than its column.
+    # Under ỦY BAN NHÂN DÂN HUYỆN GIAO THỦY: no room for it on one line.
     "long-parent": ("PVHTT_GIAOTHUY", None),
     # ỦY BAN NHÂN DÂN / THỊ TRẤN THỊNH LONG, and "Thịnh Long, ngày …" in the date line.
     "commune": ("HH_TT_THINHLONG", None),
@@ -163,7 +163,7 @@ def read_pages(path: Path) -> list[Page]:
             # pdftotext joins the header's two columns where their lines share a baseline.
             start = 0
             for i in range(1, len(words) + 1):
-                if i == len(words) or words[i][1].x_min - words[i - 1][1].x_max > GUTTER:
+                if i == len(words) or words[i][1].x_min - words[i - 1][1].x_max > WORD_SPACE:
                     lines.append(Line(words[start:i]))
                     start = i
         pages.append(Page(number, float(page.get("width")), float(page.get("height")), lines))
@@ -284,7 +284,7 @@ def rendered(request, demo_data, django_db_blocker, tmp_path_factory) -> Rendere
         with report.pdf.open("rb") as pdf:
             path.write_bytes(pdf.read())
         parent = issuer_parent(report.issuer, report.period_end)
-        names = ([parent.name.upper()] if parent else []) + header_lines(report.issuer)
+        names = (header_lines(parent) if parent else []) + header_lines(report.issuer)
         transaction.set_rollback(True)
     return Rendered(read_pages(path), read_pixels(path), " ".join(names).split())
 
