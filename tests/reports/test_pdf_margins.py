@@ -333,8 +333,20 @@ def test_the_header_keeps_its_two_columns(rendered):
     header = [line for line in page.lines if line.box.y_max < doctype.box.y_min]
     agency_text = " ".join(rendered.agency_words)
     agency = [line for line in header if line.text in agency_text]
-    number = _line(header, "number", lambda text: text.startswith("Số:"))
     country = _line(header, "national title", lambda t: t == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    # The number line, whole even where a draft leaves the number blank ("Số:    /BC-…").
+    so = _line(header, "number", lambda text: text.startswith("Số:"))
+    number = Line(
+        sorted(
+            (
+                word
+                for line in header
+                if abs(line.box.y_min - so.box.y_min) < 1 and line.box.x_max < country.box.x_min
+                for word in line.words
+            ),
+            key=lambda word: word[1].x_min,
+        )
+    )
     motto = _line(header, "motto", lambda text: text == "Độc lập - Tự do - Hạnh phúc")
     date = _line(header, "place and date", lambda text: ", ngày " in text)
 
