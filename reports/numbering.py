@@ -154,9 +154,9 @@ def issuer_parent(issuer: Agency, day: datetime.date) -> Agency | None:
 
 
 def header_lines(agency: Agency) -> list[str]:
-    """The issuing agency's name in capitals, as the header writes it: a People's
-    Committee on two lines ("ỦY BAN NHÂN DÂN" / "HUYỆN HẢI HẬU"), any other name on one
-    line (wrapped by the layout when it is long)."""
+    """The name of the issuing agency, or of the body above it, in capitals as the header
+    writes it: a People's Committee on two lines ("ỦY BAN NHÂN DÂN" / "HUYỆN HẢI HẬU"), any
+    other name on one line (wrapped by the layout when it is long)."""
     name = " ".join(agency.name.split()).upper()
     prefix = "ỦY BAN NHÂN DÂN "
     if agency.kind == AgencyKind.UBND and name.startswith(prefix):

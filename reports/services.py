@@ -604,6 +604,7 @@ def monthly_report_context(*, report: MonthlyReport) -> dict:
         "scope": report.scope,
         "issuer": issuer,
         "issuer_parent": parent,
+        "issuer_parent_lines": header_lines(parent) if parent else [],
         "issuer_lines": header_lines(issuer),
         "place": issuer.place_name or (parent.place_name if parent else ""),
         "draft": not report.is_final,
