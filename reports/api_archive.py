@@ -81,7 +81,12 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The state of its files: pending, generating, ready or failed.",
     )
-    steps = serializers.SerializerMethodField(help_text="Each step taken: what, who, when.")
+    steps = serializers.SerializerMethodField(
+        help_text=(
+            "Each step taken, in order: `step` (drafted, edited, approved, issued, signed, "
+            "sent), its `label`, the `user` who took it and when (`at`)."
+        )
+    )
     replaces = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -128,7 +133,8 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
     def get_steps(self, report: MonthlyReport) -> list[dict]:
         return [
             {
-                "step": str(step["label"]),
+                "step": step["key"],
+                "label": str(step["label"]),
                 "user": step["user"].username if step["user"] else None,
                 "at": step["at"].isoformat(),
             }

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tasks_app.models import Agency, Plan
 
@@ -53,10 +54,10 @@ def _person(verbose_name) -> Any:
 class ReportStage(models.TextChoices):
     """Where the document stands on its way out of the office."""
 
-    DRAFT = "draft", _("Draft")
-    APPROVED = "approved", _("Approved")
-    ISSUED = "issued", _("Issued")
-    SENT = "sent", _("Sent")
+    DRAFT = "draft", pgettext_lazy("report stage", "Draft")
+    APPROVED = "approved", pgettext_lazy("report stage", "Approved")
+    ISSUED = "issued", pgettext_lazy("report stage", "Issued")
+    SENT = "sent", pgettext_lazy("report stage", "Sent")
 
 
 # Stages whose files are final: rendering again is refused, a correction is a new report.

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from reports.archive import report_get_visible_to
@@ -42,17 +42,17 @@ def _number(report: MonthlyReport) -> str:
 def report_steps(report: MonthlyReport) -> list[dict]:
     """Each step the report went through: what, who and when (the page and the API)."""
     steps = [
-        (_("Drafted"), report.drafted_by, report.created_at),
-        (_("Narrative edited"), report.edited_by, report.edited_at),
-        (_("Approved"), report.approved_by, report.approved_at),
-        (_("Issued"), report.issued_by, report.issued_at),
-        (_("Signed digitally"), None, report.signed_at),
-        (_("Sent"), report.sent_by, report.emailed_at),
+        ("drafted", _("Drafted"), report.drafted_by, report.created_at),
+        ("edited", _("Narrative edited"), report.edited_by, report.edited_at),
+        ("approved", pgettext("report stage", "Approved"), report.approved_by, report.approved_at),
+        ("issued", pgettext("report stage", "Issued"), report.issued_by, report.issued_at),
+        ("signed", _("Signed digitally"), None, report.signed_at),
+        ("sent", pgettext("report stage", "Sent"), report.sent_by, report.emailed_at),
     ]
     return [
-        {"label": label, "user": user, "at": at}
-        for label, user, at in steps
-        if at is not None and (label != _("Narrative edited") or user is not None)
+        {"key": key, "label": label, "user": user, "at": at}
+        for key, label, user, at in steps
+        if at is not None
     ]
 
 
