@@ -22,18 +22,20 @@ What the signature is:
 A missing or unreadable file, a wrong passphrase, an expired certificate or a missing font
 raise `SigningError`, whose message is translated (the issuing page shows it).
 
-sign_pdf runs its own asyncio loop: call this from synchronous code (a service, a Celery
-task), not from inside a running event loop.
+pyHanko's sign_pdf runs its own asyncio loop; where a loop already runs in the calling
+thread (an async caller, a browser test's driver), the signing runs in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import logging
 import math
 import tempfile
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,6 +298,17 @@ def _stamp_style(font_file: Path, seal: Image.Image) -> TextStampStyle:
     )
 
 
+def outside_event_loop(function, *args, **kwargs):
+    """Call `function` (which runs asyncio.run) here, or in a worker thread when an event
+    loop already runs in this thread (asyncio.run refuses to nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def sign_report_pdf(
     content: bytes,
     *,
@@ -350,7 +363,9 @@ def sign_report_pdf(
                 sig_field_name=FIELD_NAME, on_page=box.page, box=_whole_points(box)
             ),
         )
-        output = pdf_signer.sign_pdf(writer, appearance_text_params={"lines": text})
+        output = outside_event_loop(
+            pdf_signer.sign_pdf, writer, appearance_text_params={"lines": text}
+        )
     return SignedPdf(
         content=output.getvalue(), signer=_common_name(certificate), signed_at=signed_at
     )

@@ -16,6 +16,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from reports.signing import outside_event_loop
+
 UTC = datetime.UTC
 
 
@@ -85,5 +87,7 @@ def validate_signature(content: bytes, ca: x509.Certificate):
     reader = PdfFileReader(io.BytesIO(content))
     [embedded] = reader.embedded_signatures
     root = asn1_x509.Certificate.load(ca.public_bytes(serialization.Encoding.DER))
-    status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[root]))
+    status = outside_event_loop(
+        validate_pdf_signature, embedded, ValidationContext(trust_roots=[root])
+    )
     return embedded, status

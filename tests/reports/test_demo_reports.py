@@ -48,11 +48,11 @@ def test_the_archive_holds_the_past_months_issued_and_one_draft(fake_pdf):  # no
         assert report.issuer.code == "NB_SKHCN"
         assert (report.approved_by.username, report.issued_by.username) == ("lanhdao", "skhcn")
         assert report.approved_at < report.issued_at
-    assert f"{len(issued)} months issued, 1 draft waiting" in out.getvalue()
-    assert "Report of 11/2026: rendering…" in out.getvalue()
+    assert f"{len(issued)} tháng đã ban hành, 1 dự thảo đang chờ" in out.getvalue()
+    assert "Báo cáo tháng 11/2026: đang tạo…" in out.getvalue()
 
     # Again: nothing more.
     again = io.StringIO()
     call_command("demo_reports", stdout=again)
     assert MonthlyReport.objects.count() == len(reports)
-    assert "0 months issued, 0 draft waiting" in again.getvalue()
+    assert "0 tháng đã ban hành, 0 dự thảo đang chờ" in again.getvalue()

@@ -128,7 +128,7 @@ def test_a_manager_renders_again_only_the_drafts_of_the_agency(
     url = f"/reports/{reports['haihau'].pk}/regenerate/"
     response = client.post(url, follow=True)
     assert response.redirect_chain[-1][0] == f"/reports/{reports['haihau'].pk}/"
-    assert any("correction" in str(m) for m in response.context["messages"])
+    assert any("đính chính" in str(m) for m in response.context["messages"])
     # Another agency's report is hidden.
     assert client.post(f"/reports/{reports['giaothuy'].pk}/regenerate/").status_code == 404
     # The whole plan's report is the monitoring agency's: the form wants the agency.
