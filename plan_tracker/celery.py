@@ -42,6 +42,13 @@ app.conf.beat_schedule = {
     # are missing or out of date (reports/trend_store.py), so that the trend reads them
     # instead of recounting the history; before the monthly report of 06:00. Safe to fire
     # twice: a stored month end that still matches is kept.
+    # Every 5 minutes: send again the renderings of drafts whose request got lost (the broker
+    # was down when it was asked, or a worker died mid-render): reports/services.py,
+    # render_requests_resend. Safe to fire twice.
+    "report-render-requests": {
+        "task": "reports.render_requests_resend",
+        "schedule": crontab(minute="*/5"),
+    },
     "trend-snapshots": {
         "task": "reports.trend_snapshots_refresh",
         "schedule": crontab(hour=0, minute=30),

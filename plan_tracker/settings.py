@@ -259,8 +259,13 @@ REPORT_FILING_UNIT = env_str("REPORT_FILING_UNIT", "CĐS")
 # E-mail addresses that receive every monthly report besides leaders and monitors.
 REPORT_RECIPIENTS = env_list("REPORT_RECIPIENTS")
 # Minutes after which a report still "being generated" (or e-mailed) is taken to be from a
-# dead worker and may be claimed again; longer than CELERY_TASK_TIME_LIMIT.
-REPORT_STALE_MINUTES = env_int("REPORT_STALE_MINUTES", 30)
+# dead worker and may be claimed again; longer than the report tasks' time limit
+# (REPORT_TASK_TIME_LIMIT seconds, reports/tasks.py).
+REPORT_TASK_TIME_LIMIT = env_int("REPORT_TASK_TIME_LIMIT", 5 * 60)
+REPORT_STALE_MINUTES = env_int("REPORT_STALE_MINUTES", 6)
+# Minutes after which a draft still waiting to be rendered is taken to have lost its request
+# (broker down when it was asked) and is sent again by the sweep (beat, every 5 minutes).
+REPORT_RESEND_AFTER_MINUTES = env_int("REPORT_RESEND_AFTER_MINUTES", 2)
 # Digital signature of the issued report (reports/signing.py, PAdES): the agency's PKCS#12
 # file (certificate and private key; empty: reports are issued unsigned), its passphrase, and
 # an optional PNG of the agency's seal drawn under the signature (empty: a plain red seal).
@@ -343,12 +348,27 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
         "polling_interval": 0.1,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged task (acks_late) goes back to the queue when its worker is gone
+    # this long: longer than the longest task (CELERY_TASK_TIME_LIMIT), else it would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 20 * 60}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Issue 16, broker unreachable: sending a task gives up after a few seconds instead of
+# hanging the request; the request is kept on its row and sent again by the sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 3)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died (killed, out of memory) goes back to the queue.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60

@@ -138,7 +138,8 @@ def report_narrative_save(
             current.stage, current.approved_by, current.approved_at = ReportStage.DRAFT, None, None
             update += ["stage", "approved_by", "approved_at"]
         current.save(update_fields=update)
-        monthly_report_request(report=current)
+        if set(changed) - {"recipients"}:  # the e-mail addresses are not printed
+            monthly_report_request(report=current)
     return current
 
 

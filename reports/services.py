@@ -47,10 +47,17 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from reports import charts
 from reports.excel import dashboard_workbook
-from reports.models import MonthlyReport, ReportStage, ReportStatus, report_file_name
+from reports.models import (
+    FINAL_STAGES,
+    MonthlyReport,
+    ReportStage,
+    ReportStatus,
+    report_file_name,
+)
 from reports.numbering import (
     agency_as_of,
     date_line_parts,
@@ -81,6 +88,9 @@ logger = logging.getLogger(__name__)
 
 # Failures worth a retry (the mail server or the network); anything else is a bug.
 TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
+# What sending a task raises when the broker cannot be reached (kombu wraps the transport's
+# connection errors in OperationalError).
+BROKER_ERRORS = (KombuOperationalError, ConnectionError, TimeoutError, OSError)
 
 # The report is written in Vietnamese, whatever language the person who asked for it uses.
 REPORT_LANGUAGE = "vi"
@@ -1043,13 +1053,48 @@ def monthly_report_send(*, report: MonthlyReport, sent_by=None) -> bool:
 
 
 def monthly_report_request(*, report: MonthlyReport) -> MonthlyReport:
-    """Ask for a report to be regenerated in the background (archive page and API): the
-    Celery task is sent after the commit; the current files stay served until the new ones
-    replace them."""
+    """Ask for a draft to be rendered (again) in the background (archive page, API, a saved
+    narrative): the row is marked PENDING in the caller's transaction, and the Celery task
+    is sent after the commit. The current files stay served until the new ones replace
+    them. The row is the request's record: when the broker cannot be reached, nothing is
+    lost and no error reaches the person; the sweep (`render_requests_resend`, on the beat
+    every few minutes) sends it again once the broker is back."""
+    MonthlyReport.objects.filter(pk=report.pk).exclude(stage__in=FINAL_STAGES).exclude(
+        status=ReportStatus.GENERATING
+    ).update(status=ReportStatus.PENDING, updated_at=timezone.now())
+    transaction.on_commit(lambda: render_request_send(report.pk))
+    return report
+
+
+def render_request_send(report_id: int) -> bool:
+    """Send the rendering task of one report; False (with a warning in the log) when the
+    broker cannot be reached: the row stays PENDING for the sweep."""
     from reports.tasks import monthly_report_regenerate_task as regenerate_task
 
-    transaction.on_commit(lambda: regenerate_task.delay(report.pk))
-    return report
+    try:
+        regenerate_task.delay(report_id)
+    except BROKER_ERRORS as error:
+        logger.warning(
+            "broker unreachable, report %s left pending for the next sweep: %s", report_id, error
+        )
+        return False
+    return True
+
+
+def render_requests_resend(*, older_than: datetime.timedelta | None = None) -> int:
+    """Send again the rendering of every draft whose request got lost: still PENDING and
+    last changed more than `older_than` ago (default REPORT_RESEND_AFTER_MINUTES): the
+    broker was down, or the message was lost; or GENERATING under a stale claim: its
+    worker died mid-render. Returns how many were sent. Safe to run twice: a render claims
+    its row, and a report rendered meanwhile is READY."""
+    now = timezone.now()
+    if older_than is None:
+        older_than = datetime.timedelta(minutes=settings.REPORT_RESEND_AFTER_MINUTES)
+    lost = Q(status=ReportStatus.PENDING, updated_at__lt=now - older_than) | Q(
+        status=ReportStatus.GENERATING, claimed_at__lt=_stale_before(now)
+    )
+    pending = MonthlyReport.objects.filter(lost).exclude(stage__in=FINAL_STAGES)
+    return sum(render_request_send(pk) for pk in pending.values_list("pk", flat=True))
 
 
 def monthly_report_create(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from reports.services import TRANSIENT_ERRORS
@@ -31,7 +32,15 @@ def monthly_reports_run_task(month: str | None = None) -> int:
     return len(plan_ids)
 
 
-@shared_task(name="reports.monthly_report_generate")
+# A render is seconds long; the limit keeps a stuck one from holding its claim, which others
+# may take over after REPORT_STALE_MINUTES (longer than the limit).
+REPORT_LIMITS = {
+    "time_limit": settings.REPORT_TASK_TIME_LIMIT,
+    "soft_time_limit": settings.REPORT_TASK_TIME_LIMIT - 30,
+}
+
+
+@shared_task(name="reports.monthly_report_generate", **REPORT_LIMITS)
 def monthly_report_generate_task(
     plan_id: int, period: str, scope_id: int | None = None
 ) -> int | None:
@@ -54,18 +63,20 @@ def monthly_report_generate_task(
     return report.pk
 
 
-@shared_task(name="reports.monthly_report_regenerate")
+@shared_task(name="reports.monthly_report_regenerate", **REPORT_LIMITS)
 def monthly_report_regenerate_task(report_id: int) -> str | None:
     """Render a draft again (its narrative was saved, or someone asked for it): new files.
     Sends no e-mail; an issued report is left as it is. Safe to run twice. Returns the new
     status (None when the row is gone)."""
-    from reports.models import MonthlyReport
+    from reports.models import MonthlyReport, ReportStatus
     from reports.services import monthly_report_rerender
 
     report = MonthlyReport.objects.select_related("plan", "scope").filter(pk=report_id).first()
     if report is None:
         return None
-    if report.is_final:  # issued meanwhile: its files are final
+    if report.is_final or report.status == ReportStatus.READY:
+        # Issued meanwhile (its files are final), or rendered since the request (a request
+        # sent twice by the sweep renders once).
         return report.status
     return monthly_report_rerender(report=report).status
 
@@ -102,3 +113,12 @@ def trend_snapshots_refresh_task(plan_id: int | None = None) -> int:
     if plan_id is not None:
         plans = plans.filter(pk=plan_id)
     return sum(trend_snapshots_refresh(plan) for plan in plans.order_by("pk"))
+
+
+@shared_task(name="reports.render_requests_resend")
+def render_requests_resend_task() -> int:
+    """Send again the renderings whose request got lost (broker down, worker killed):
+    beat, every few minutes. Safe to run twice. Returns how many were sent."""
+    from reports.services import render_requests_resend
+
+    return render_requests_resend()

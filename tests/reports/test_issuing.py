@@ -502,6 +502,7 @@ def test_a_step_sent_from_an_older_page_is_refused(november, monitor, leader, fa
         ReportStage.DRAFT,
         edited.version,
     )
+    now = monthly_report_rerender(report=now)  # the worker renders the saved text
     approved = report_approve(report=now, user=leader, expected_version=now.version)
     with pytest.raises(StaleReportError):
         report_issue(report=approved, user=monitor, expected_version=now.version)

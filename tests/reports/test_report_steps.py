@@ -141,7 +141,7 @@ def api():
 
 
 def test_the_api_offers_each_step_and_reads_the_stage(
-    api, draft, monitor, leader, manager, mailoutbox, django_capture_on_commit_callbacks
+    api, draft, monitor, leader, manager, mailoutbox, eager, django_capture_on_commit_callbacks
 ):
     url = f"/api/v1/reports/{draft.pk}"
     api.force_authenticate(monitor)
