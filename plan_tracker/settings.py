@@ -125,6 +125,9 @@ if CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "plan_tracker",
+            # Redis down: fail within a second, and the throttles let the request through
+            # (tasks_app/api/throttles.py) rather than every API request waiting or failing.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 

@@ -264,3 +264,43 @@ def test_throttle_rates_come_from_the_environment_with_generous_defaults():
 
     rates = project_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert rates == {"anon": "60/min", "user": "2000/min"}
+
+
+def test_with_the_cache_unreachable_the_api_still_reads_and_writes(
+    db, settings, manager, area, caplog
+):
+    # Redis (the throttles' cache) down: a closed local port. The throttles let requests
+    # through and say so in the log; reads and writes answer as usual, none with 500.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/1",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "3/min"},
+    }
+    task = services.task_create(
+        plan=area.plan,
+        priority_area=area,
+        code="T-1",
+        title="Số hóa hồ sơ",
+        lead_agency=manager.memberships.get().agency,
+        assigned_on=D(2022, 1, 10),
+        due=D(2022, 12, 31),
+    )
+    client = APIClient()
+    client.force_authenticate(manager)
+    reads = [client.get("/api/v1/me/").status_code for _ in range(5)]
+    assert reads == [200] * 5  # above the rate: nothing counts while the cache is down
+    written = client.post(
+        f"/api/v1/tasks/{task.pk}/updates/",
+        {"version": task.version, "state": TaskState.IN_PROGRESS, "progress": 30},
+        format="json",
+    )
+    assert written.status_code == 201
+    assert "throttle cache unreachable" in caplog.text
+    anonymous = APIClient().post("/api/v1/auth/token/", {"username": "manager", "password": "x"})
+    assert anonymous.status_code == 400
