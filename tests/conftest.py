@@ -233,3 +233,10 @@ def eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for a subprocess (a worker, pg_dump)."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

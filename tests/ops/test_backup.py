@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.conftest import database_url as url_of_the_test_database
 from tests.factories import TaskFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -20,9 +21,7 @@ SCRIPTS = Path(settings.BASE_DIR) / "scripts"
 def database_url():
     if connection.vendor != "postgresql":
         pytest.skip("backups are of a PostgreSQL database")
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return url_of_the_test_database()
 
 
 def run(script: str, *args: str, env: dict) -> subprocess.CompletedProcess:
