@@ -251,7 +251,9 @@ def test_production_variables_select_postgresql_redis_and_smtp():
     assert s["ENGINE"] == "django.db.backends.postgresql"
     assert (s["HOST"], s["NAME"], s["CONN_MAX_AGE"]) == ("db", "plan_tracker", 60)
     assert s["CELERY_BROKER_URL"] == "redis://redis:6379/0"
-    assert s["TRANSPORT_OPTIONS"] is None
+    # A task whose worker died goes back to the queue after the visibility timeout, longer
+    # than the longest task.
+    assert s["TRANSPORT_OPTIONS"] == {"visibility_timeout": 20 * 60}
     assert s["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (s["EMAIL_HOST"], s["EMAIL_PORT"], s["EMAIL_USE_TLS"]) == (
         "smtp.example.gov.vn",
