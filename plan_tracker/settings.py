@@ -303,7 +303,16 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "2000/min") or None,
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Issue 16 (deep JSON): DRF's parsers, JSON's refusing nesting deeper than
+    # API_JSON_MAX_DEPTH with a 400 (a 10,000-deep body was a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "tasks_app.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# Issue 16 (deep JSON): how deep a JSON body sent to the API may nest (arrays and objects).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "plan_tracker API",

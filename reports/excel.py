@@ -11,7 +11,6 @@ be recalculated and filtered.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 from django.utils import timezone
@@ -23,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from reports.selectors import COUNTED_CATEGORIES, Counts, Dashboard
 from tasks_app.choices import AgeingBand, ReportCategory
 from tasks_app.formatting import percent_value
+from tasks_app.spreadsheets import workbook_bytes
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 BOLD = Font(bold=True)
@@ -254,6 +254,4 @@ def dashboard_workbook(board: Dashboard, tasks: Sequence | None = None) -> bytes
         _format_dates(sheet, (6, 7, 9), row + 1)
         _widths(sheet, {1: 6, 2: 30, 3: 14, 4: 60, 5: 30, 8: 22})
 
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)  # text stays text, never a formula (issue 16)

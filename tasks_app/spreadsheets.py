@@ -9,6 +9,11 @@ An uploaded workbook is refused, before any row is read, when it is:
 - holding a formula in any cell of a sheet the caller reads: a value must be typed in, so that
   what the preview shows is what is stored (a formula's cached result may be stale or empty).
 
+Every workbook the product writes is saved through `workbook_bytes`, which stores every text
+cell as text (`keep_text`): a task title "=HYPERLINK(…)" or "+1" typed by a person stays that
+text in Excel and LibreOffice, never a live formula (issue 16). The product writes no formula
+of its own.
+
 Errors name the cell as a person finds it in Excel: sheet, row number, column letter and
 header (`CellError`).
 """
@@ -325,7 +330,30 @@ def list_validation(
     validation.add(f"{letter}2:{letter}{rows + 1}")
 
 
+# What makes Excel or LibreOffice take typed text for a formula: "=", "+", "-" and "@" at the
+# start, and a tab or carriage return before them (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def keep_text(workbook: Workbook) -> None:
+    """Store every text cell of `workbook` as text, never as a formula (issue 16).
+
+    openpyxl takes any str starting with "=" for a formula; this undoes that, so the cell
+    holds the person's text exactly. A text starting like a formula also gets Excel's
+    quote prefix (the hidden leading apostrophe): shown as typed, and still text after
+    someone edits the cell. The product writes no formula on purpose, so no cell keeps one."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+
+
 def workbook_bytes(workbook: Workbook) -> bytes:
+    """The .xlsx file of `workbook`, its text kept as text (`keep_text`). Every workbook the
+    product produces is saved here."""
+    keep_text(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -225,7 +224,8 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    # Null with `category` (a task assigned after `as_of`): the schema says so (issue 16).
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_category_label(self, task) -> str | None:
         category = getattr(task, "category", None)
         return str(ReportCategory(category).label) if category else None
