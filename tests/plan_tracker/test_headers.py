@@ -5,6 +5,9 @@ tests here put the production values back: what settings.py chooses when DEBUG i
 checked in a fresh process in test_env.py.
 """
 
+import re
+from html import unescape
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +128,18 @@ def test_a_plain_http_deployment_switched_off_serves_http_without_hsts(client, s
     assert response.status_code == 200
     assert "Strict-Transport-Security" not in response.headers
     assert policy(response) == EXPECTED_POLICY
+
+
+def test_the_api_docs_page_loads_its_start_up_script_and_styles_as_files(client, production):
+    response = client.get("/api/docs/", secure=True)
+    assert response.status_code == 200
+    assert policy(response) == EXPECTED_POLICY
+    html = response.content.decode()
+    assert "<style" not in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    script_url = re.search(r'<script src="(/api/docs/\?[^"]*script[^"]*)"', html).group(1)
+
+    script = client.get(unescape(script_url), secure=True)
+    assert script.status_code == 200
+    assert script.headers["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle" in script.content.decode()
