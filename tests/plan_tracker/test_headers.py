@@ -5,10 +5,15 @@ tests here put the production values back: what settings.py chooses when DEBUG i
 checked in a fresh process in test_env.py.
 """
 
+import datetime
 import re
 from html import unescape
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from reports.models import MonthlyReport, ReportStage, ReportStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +148,28 @@ def test_the_api_docs_page_loads_its_start_up_script_and_styles_as_files(client,
     assert script.status_code == 200
     assert script.headers["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_a_report_pdf_shown_in_the_browser_may_not_be_framed_but_keeps_chromes_viewer(
+    client, production, plan, monitor
+):
+    report = MonthlyReport.objects.create(
+        plan=plan,
+        period=datetime.date(2022, 6, 1),
+        issuer=plan.monitor_agency,
+        stage=ReportStage.DRAFT,
+        status=ReportStatus.READY,
+    )
+    report.pdf.name = default_storage.save("reports/t/june.pdf", ContentFile(b"%PDF-1.7 june"))
+    report.save()
+    client.force_login(monitor)
+
+    response = client.get(f"/reports/{report.pk}/pdf/", secure=True)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline")
+    # Chrome's PDF viewer needs an <embed> and inline styles in the page it builds around
+    # the file: only framing by other pages is refused.
+    assert policy(response) == {"frame-ancestors": ["'none'"]}
+    # The pages around it keep the whole policy.
+    assert policy(client.get("/reports/", secure=True)) == EXPECTED_POLICY
