@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Issue 16 "Headers": the Content-Security-Policy header (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -230,14 +232,41 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Issue 16 "Headers": with DEBUG off, plain http is redirected to https and HSTS (one year)
+# is sent on https responses. Behind a proxy that terminates TLS, set BEHIND_TLS_PROXY=true:
+# only then is its X-Forwarded-Proto header believed (anyone can send that header to a
+# server reached directly). A plain-http deployment on an internal network (not
+# recommended) sets SECURE_SSL_REDIRECT=false, SECURE_HSTS_SECONDS=0, SECURE_COOKIES=false;
+# `make run` does so for http://127.0.0.1:8000 (scripts/run.sh).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0 and env_bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", True
+)
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Issue 16 "Headers": Content-Security-Policy (django-csp, csp.middleware.CSPMiddleware).
+# Every script and style is a static file of our own (no inline <script>, no style=""
+# attribute, no event-handler attribute); htmx's indicator <style> is switched off by the
+# htmx-config meta tag in base.html. data: images: the favicon and Bootstrap's SVG icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Uploaded evidence files: the largest single file accepted, in megabytes.
 EVIDENCE_MAX_MB = env_int("EVIDENCE_MAX_MB", 20)

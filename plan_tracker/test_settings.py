@@ -14,3 +14,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 
 # WhiteNoise warns on every request when the collected-static folder is missing.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Issue 16 "Headers": the test client and the browser tests' live server speak plain http.
+# tests/plan_tracker/test_headers.py switches the redirect back on where it tests it.
+SECURE_SSL_REDIRECT = False

@@ -10,6 +10,8 @@ complete files, so a download during a regeneration gets the previous version wh
 
 from __future__ import annotations
 
+from csp.constants import NONE
+from csp.decorators import csp
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -173,6 +175,10 @@ def archive_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+# Issue 16 "Headers": Chrome shows an inline PDF through an <embed> in a page it makes up,
+# under the PDF response's own policy; the site's object-src 'none' and style-src 'self'
+# leave it blank (crbug.com/271452). The PDF (ours, from WeasyPrint) keeps frame-ancestors.
+@csp({"frame-ancestors": [NONE]})
 def archive_download(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     """The report's PDF or Excel file; 404 for a report the user may not see."""
     report = report_get_visible_to(request.user, pk)

@@ -24,6 +24,9 @@ export SECRET_KEY
 export DJANGO_SETTINGS_MODULE=plan_tracker.settings
 export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export SECURE_COOKIES="${SECURE_COOKIES:-false}"   # plain http on localhost
+# Plain http on localhost: no redirect to https, no HSTS (on by default when DEBUG is off).
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
+export SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
 export PYTHONUNBUFFERED=1
 # 0.0.0.0:8000 or another port: WEB_BIND=... make run
 export WEB_BIND="${WEB_BIND:-127.0.0.1:8000}"

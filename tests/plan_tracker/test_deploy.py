@@ -100,8 +100,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "plan.example.gov.vn",
         "CSRF_TRUSTED_ORIGINS": "https://plan.example.gov.vn",
-        "SECURE_HSTS_SECONDS": "31536000",
-        "SECURE_SSL_REDIRECT": "true",
+        # HSTS and the https redirect are on by default: not set here.
         "BEHIND_TLS_PROXY": "true",
     }
     result = subprocess.run(

@@ -130,6 +130,11 @@ print(json.dumps({
     "STATIC_ROOT": str(s.STATIC_ROOT),
     "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
     "SECURE_PROXY_SSL_HEADER": s.SECURE_PROXY_SSL_HEADER,
+    "SECURE_SSL_REDIRECT": s.SECURE_SSL_REDIRECT,
+    "SECURE_HSTS_SECONDS": s.SECURE_HSTS_SECONDS,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": s.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    "SECURE_HSTS_PRELOAD": s.SECURE_HSTS_PRELOAD,
+    "CSP_MIDDLEWARE": "csp.middleware.CSPMiddleware" in s.MIDDLEWARE,
     "EVIDENCE_MAX_MB": s.EVIDENCE_MAX_MB,
     "LANGUAGE_CODE": s.LANGUAGE_CODE,
     "TIME_ZONE": s.TIME_ZONE,
@@ -213,6 +218,12 @@ def test_with_nothing_but_a_key_the_embedded_defaults_apply():
     # safe defaults: secure cookies when DEBUG is off, no proxy header trusted
     assert s["SESSION_COOKIE_SECURE"] is True
     assert s["SECURE_PROXY_SSL_HEADER"] is None
+    # https only: plain http redirected, HSTS for a year with subdomains, a CSP on every page
+    assert s["SECURE_SSL_REDIRECT"] is True
+    assert s["SECURE_HSTS_SECONDS"] == 31536000
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert s["SECURE_HSTS_PRELOAD"] is True
+    assert s["CSP_MIDDLEWARE"] is True
     assert s["LANGUAGE_CODE"] == "vi"
     assert s["TIME_ZONE"] == "Asia/Ho_Chi_Minh"
 
@@ -223,6 +234,36 @@ def test_debug_on_runs_without_a_secret_key_on_localhost_only():
     assert s["SECRET_KEY"]
     assert s["ALLOWED_HOSTS"] == ["127.0.0.1", "localhost"]
     assert s["SESSION_COOKIE_SECURE"] is False
+    # runserver on http://127.0.0.1:8000: no redirect to https, no HSTS
+    assert s["SECURE_SSL_REDIRECT"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 0
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+
+
+def test_a_plain_http_deployment_switches_the_redirect_hsts_and_secure_cookies_off():
+    # Documented in README.md as not recommended; `make run` sets the same (scripts/run.sh).
+    s = settings_with(
+        SECRET_KEY="k" * 50,
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="0",
+        SECURE_COOKIES="false",
+    )
+    assert s["DEBUG"] is False
+    assert s["SECURE_SSL_REDIRECT"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 0
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert s["SECURE_HSTS_PRELOAD"] is False
+    assert s["SESSION_COOKIE_SECURE"] is False
+    assert s["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_hsts_subdomains_and_preload_can_be_switched_off_on_their_own():
+    s = settings_with(
+        SECRET_KEY="k" * 50, SECURE_HSTS_INCLUDE_SUBDOMAINS="false", SECURE_HSTS_PRELOAD="no"
+    )
+    assert s["SECURE_HSTS_SECONDS"] == 31536000
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert s["SECURE_HSTS_PRELOAD"] is False
 
 
 def test_var_dir_moves_every_embedded_file(tmp_path):
