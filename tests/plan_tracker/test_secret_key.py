@@ -46,7 +46,7 @@ def var_dir(tmp_path) -> Path:
 def test_make_run_keeps_the_key_where_the_settings_look_for_it():
     run_sh = (BASE_DIR / "scripts" / "run.sh").read_text()
     assert "> var/secret_key" in run_sh
-    assert "cd \"$(dirname \"$0\")/..\"" in run_sh  # var/ of the clone: BASE_DIR / "var"
+    assert 'cd "$(dirname "$0")/.."' in run_sh  # var/ of the clone: BASE_DIR / "var"
 
 
 @pytest.mark.slow
