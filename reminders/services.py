@@ -67,6 +67,8 @@ class RunResult:
     notices: list[DueNotice] = field(default_factory=list)
     digests: list[int] = field(default_factory=list)  # recipients whose digest was started
     failed: list[int] = field(default_factory=list)  # inline sends that failed (transient)
+    sent: list[int] = field(default_factory=list)  # inline sends that mailed a digest
+    skipped: list[int] = field(default_factory=list)  # inline sends with nothing left to mail
 
     @property
     def new_notices(self) -> list[DueNotice]:
@@ -115,11 +117,14 @@ def reminders_run(day: datetime.date, *, dry_run: bool = False, inline: bool = F
     if inline:
         for user_id in result.digests:
             try:
-                digest_send(user_id=user_id, day=day)
+                carried = digest_send(user_id=user_id, day=day)
             except TRANSIENT_ERRORS:
                 # The rows are pending again; the next run (or a rerun) sends them.
                 logger.warning("reminder digest for user %s failed", user_id, exc_info=True)
                 result.failed.append(user_id)
+            else:
+                # 0: another process claimed the rows first, or the user has no address now.
+                (result.sent if carried else result.skipped).append(user_id)
     logger.info(
         "reminders %s: %d notices owed, %d new, %d digests",
         day,
