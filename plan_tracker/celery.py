@@ -42,8 +42,22 @@ app.conf.beat_schedule = {
     # are missing or out of date (reports/trend_store.py), so that the trend reads them
     # instead of recounting the history; before the monthly report of 06:00. Safe to fire
     # twice: a stored month end that still matches is kept.
+    # Every 5 minutes: a heartbeat that does nothing. django-celery-beat records when it
+    # sent it (last_run_at), which /health/ reads to tell that beat is alive (issue 16,
+    # plan_tracker/health.py). It expires after 4 minutes: a worker that was stopped
+    # discards the ones that waited instead of running them all.
+    "beat-heartbeat": {
+        "task": "plan_tracker.beat_heartbeat",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     "trend-snapshots": {
         "task": "reports.trend_snapshots_refresh",
         "schedule": crontab(hour=0, minute=30),
     },
 }
+
+
+@app.task(name="plan_tracker.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    """Nothing to do: beat sending it is the heartbeat (see the beat entry above)."""

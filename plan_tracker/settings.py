@@ -370,3 +370,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Issue 16, health: /health/ (plan_tracker/health.py, django-health-check) ------------------
+INSTALLED_APPS += ["health_check"]  # its HTML template
+# A load balancer or container probe asks over plain http inside the network: no redirect.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# /health/ warns when Celery beat has sent no periodic task for this many minutes (its
+# heartbeat runs every 5) or the daily reminder job has not finished for this many hours.
+HEALTH_BEAT_MAX_MINUTES = env_int("HEALTH_BEAT_MAX_MINUTES", 15)
+HEALTH_REMINDER_MAX_HOURS = env_int("HEALTH_REMINDER_MAX_HOURS", 26)

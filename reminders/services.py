@@ -41,7 +41,7 @@ from django.utils import timezone, translation
 
 from reminders.choices import KIND_ORDER, EmailStatus, NoticeKind
 from reminders.links import absolute_url, task_url
-from reminders.models import Notification
+from reminders.models import Notification, ReminderRun
 from reminders.selectors import DueNotice, reminder_notices_due, user_get
 from tasks_app.formatting import full_name
 
@@ -125,6 +125,16 @@ def reminders_run(day: datetime.date, *, dry_run: bool = False, inline: bool = F
             else:
                 # 0: another process claimed the rows first, or the user has no address now.
                 (result.sent if carried else result.skipped).append(user_id)
+    # 3. Record the run, for /health/ (one row per day; a rerun updates it).
+    ReminderRun.objects.update_or_create(
+        day=day,
+        defaults={
+            "finished_at": timezone.now(),
+            "notices": len(rows),
+            "digests": len(result.digests),
+            "failed": len(result.failed),
+        },
+    )
     logger.info(
         "reminders %s: %d notices owed, %d new, %d digests",
         day,
