@@ -38,10 +38,6 @@ app.conf.beat_schedule = {
         "task": "reports.monthly_reports_run",
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
     },
-    # 00:30 every day, Asia/Ho_Chi_Minh: store the dashboard trend's past month ends that
-    # are missing or out of date (reports/trend_store.py), so that the trend reads them
-    # instead of recounting the history; before the monthly report of 06:00. Safe to fire
-    # twice: a stored month end that still matches is kept.
     # Every 5 minutes: send again the renderings of drafts whose request got lost (the broker
     # was down when it was asked, or a worker died mid-render): reports/services.py,
     # render_requests_resend. Safe to fire twice.
@@ -49,8 +45,26 @@ app.conf.beat_schedule = {
         "task": "reports.render_requests_resend",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 5 minutes: a heartbeat that does nothing. django-celery-beat records when it
+    # sent it (last_run_at), which /health/ reads to tell that beat is alive (issue 16,
+    # plan_tracker/health.py). It expires after 4 minutes: a worker that was stopped
+    # discards the ones that waited instead of running them all.
+    "beat-heartbeat": {
+        "task": "plan_tracker.beat_heartbeat",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+    # 00:30 every day, Asia/Ho_Chi_Minh: store the dashboard trend's past month ends that
+    # are missing or out of date (reports/trend_store.py), so that the trend reads them
+    # instead of recounting the history; before the monthly report of 06:00. Safe to fire
+    # twice: a stored month end that still matches is kept.
     "trend-snapshots": {
         "task": "reports.trend_snapshots_refresh",
         "schedule": crontab(hour=0, minute=30),
     },
 }
+
+
+@app.task(name="plan_tracker.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    """Nothing to do: beat sending it is the heartbeat (see the beat entry above)."""

@@ -21,6 +21,14 @@ DEBUG = env_bool("DEBUG", False)
 
 # A secret key is only generated for local development; production must provide one.
 SECRET_KEY = env_str("SECRET_KEY", None)
+# Issue 16, commands after `make run`: on the embedded defaults (no DATABASE_URL, so the
+# SQLite database under var/), a shell without SECRET_KEY uses the key `make run` keeps in
+# var/secret_key, so `.venv/bin/python manage.py send_reminders` works in the clone. A
+# deployment names its database and must still set SECRET_KEY itself.
+if not SECRET_KEY and not env_str("DATABASE_URL", ""):
+    _key_file = VAR_DIR / "secret_key"
+    if _key_file.is_file():
+        SECRET_KEY = _key_file.read_text(encoding="utf-8").strip() or None
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
@@ -423,3 +431,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Issue 16, health: /health/ (plan_tracker/health.py, django-health-check) ------------------
+INSTALLED_APPS += ["health_check"]  # its HTML template
+# A load balancer or container probe asks over plain http inside the network: no redirect.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# /health/ warns when Celery beat has sent no periodic task for this many minutes (its
+# heartbeat runs every 5) or the daily reminder job has not finished for this many hours.
+HEALTH_BEAT_MAX_MINUTES = env_int("HEALTH_BEAT_MAX_MINUTES", 15)
+HEALTH_REMINDER_MAX_HOURS = env_int("HEALTH_REMINDER_MAX_HOURS", 26)

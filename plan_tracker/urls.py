@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from plan_tracker.health import HealthView
 from reports.urls_archive import api_urlpatterns as report_api_urlpatterns
 from tasks_app.forms import LoginForm, PasswordChangeForm
 
@@ -30,6 +31,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Issue 16: database, cache, broker, last beat and reminder runs; no login (health.py).
+    path("health/", HealthView.as_view(), name="health"),
     # The user's notifications (reminders), with mark-as-read.
     path("notifications/", include("reminders.urls")),
     # REST API v1, its OpenAPI 3 schema and the docs page (Swagger UI from static files).

@@ -7,7 +7,7 @@ The daily schedule itself is the "reminders-daily" periodic task of django-celer
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from reminders.models import Notification, ReminderPolicy
+from reminders.models import Notification, ReminderPolicy, ReminderRun
 
 
 @admin.register(ReminderPolicy)
@@ -53,6 +53,20 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["task__code", "task__title", "recipient__username", "recipient__email"]
     list_select_related = ["task", "recipient"]
     raw_id_fields = ["task", "recipient"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReminderRun)
+class ReminderRunAdmin(admin.ModelAdmin):
+    """One row per day the reminder job ran (what /health/ reads): read-only."""
+
+    list_display = ["day", "finished_at", "notices", "digests", "failed"]
+    date_hierarchy = "day"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -217,3 +217,23 @@ class Notification(models.Model):
     def days_from_due(self) -> int:
         """Days past the due date on the notice's day: negative while time is left."""
         return (self.fire_day - self.due).days
+
+
+class ReminderRun(models.Model):
+    """The record that the daily reminder job ran for a day (issue 16: `/health/` reports how
+    long ago the last one finished). One row per day: a rerun of the same day updates it
+    (safe to run twice); a dry run records nothing."""
+
+    day = models.DateField(_("day"), unique=True)
+    finished_at = models.DateTimeField(_("finished at"))
+    notices = models.PositiveIntegerField(_("new notices"), default=0)
+    digests = models.PositiveIntegerField(_("digests"), default=0)
+    failed = models.PositiveIntegerField(_("digests failed"), default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("reminder run")
+        verbose_name_plural = _("reminder runs")
+
+    def __str__(self) -> str:
+        return self.day.isoformat()

@@ -41,7 +41,7 @@ from django.utils import timezone, translation
 
 from reminders.choices import KIND_ORDER, EmailStatus, NoticeKind
 from reminders.links import absolute_url, task_url
-from reminders.models import Notification
+from reminders.models import Notification, ReminderRun
 from reminders.selectors import DueNotice, reminder_notices_due, user_get
 from tasks_app.formatting import full_name
 
@@ -67,6 +67,8 @@ class RunResult:
     notices: list[DueNotice] = field(default_factory=list)
     digests: list[int] = field(default_factory=list)  # recipients whose digest was started
     failed: list[int] = field(default_factory=list)  # inline sends that failed (transient)
+    sent: list[int] = field(default_factory=list)  # inline sends that mailed a digest
+    skipped: list[int] = field(default_factory=list)  # inline sends with nothing left to mail
 
     @property
     def new_notices(self) -> list[DueNotice]:
@@ -115,11 +117,24 @@ def reminders_run(day: datetime.date, *, dry_run: bool = False, inline: bool = F
     if inline:
         for user_id in result.digests:
             try:
-                digest_send(user_id=user_id, day=day)
+                carried = digest_send(user_id=user_id, day=day)
             except TRANSIENT_ERRORS:
                 # The rows are pending again; the next run (or a rerun) sends them.
                 logger.warning("reminder digest for user %s failed", user_id, exc_info=True)
                 result.failed.append(user_id)
+            else:
+                # 0: another process claimed the rows first, or the user has no address now.
+                (result.sent if carried else result.skipped).append(user_id)
+    # 3. Record the run, for /health/ (one row per day; a rerun updates it).
+    ReminderRun.objects.update_or_create(
+        day=day,
+        defaults={
+            "finished_at": timezone.now(),
+            "notices": len(rows),
+            "digests": len(result.digests),
+            "failed": len(result.failed),
+        },
+    )
     logger.info(
         "reminders %s: %d notices owed, %d new, %d digests",
         day,

@@ -67,3 +67,11 @@ def test_notifications_are_listed_read_only(admin_client, make_task, people, pol
     change = admin_client.get(reverse("admin:reminders_notification_change", args=[notice.pk]))
     assert change.status_code == 200  # viewable, not editable
     assert admin_client.get(reverse("admin:reminders_notification_add")).status_code == 403
+
+
+def test_the_reminder_runs_are_listed_read_only(admin_client, policy):
+    reminders_run(datetime.date(2022, 6, 27), inline=True)
+    page = admin_client.get(reverse("admin:reminders_reminderrun_changelist"))
+    assert page.status_code == 200
+    assert "2022" in page.content.decode()
+    assert admin_client.get(reverse("admin:reminders_reminderrun_add")).status_code == 403

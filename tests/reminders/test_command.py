@@ -1,5 +1,7 @@
 """`manage.py send_reminders [--date] [--dry-run] [--inline]`."""
 
+# ruff: noqa: F811
+
 import datetime
 from io import StringIO
 
@@ -8,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from reminders.models import Notification
+from tests.smtp import smtp_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +90,61 @@ def test_a_bad_date_exits_non_zero_from_the_shell():
     )
     assert done.returncode == 1
     assert "2022-13-01" in done.stderr  # the message names the bad value, in any language
+
+
+# --- Exit status and summary (issue 16), through a real SMTP exchange -----------------------
+
+
+def test_a_refused_digest_exits_non_zero_after_the_summary(june_task, smtp_server, travel):
+    travel(D(2022, 6, 27))
+    smtp_server.refused.add("officer@example.vn")
+    out = StringIO()
+    with translation.override("en"), pytest.raises(CommandError) as failure:
+        call_command("send_reminders", "--date", "2022-06-27", "--inline", stdout=out)
+    assert failure.value.returncode == 1
+    assert "1 digests could not be sent" in str(failure.value)
+    assert out.getvalue().splitlines()[-1] == (
+        "Summary: 1 digests sent, 0 queued, 0 skipped, 1 failed."
+    )
+    # The manager's digest went through; the officer's notices wait for the next run.
+    assert [to for to, _message in smtp_server.received] == [["manager@example.vn"]]
+    officer_rows = Notification.objects.filter(recipient__email="officer@example.vn")
+    assert {row.email_status for row in officer_rows} == {"pending"}
+    assert all("SMTPRecipientsRefused" in row.last_error for row in officer_rows)
+
+    # The server takes the address again: the rerun sends the officer's digest and exits 0.
+    smtp_server.refused.clear()
+    out = send_reminders("--date", "2022-06-27", "--inline")
+    assert out.splitlines()[-1] == "Summary: 1 digests sent, 0 queued, 0 skipped, 0 failed."
+    assert len(smtp_server.received) == 2
+
+
+def test_when_every_digest_goes_out_the_summary_says_so_and_the_exit_is_zero(
+    june_task, smtp_server, travel
+):
+    travel(D(2022, 6, 27))
+    out = send_reminders("--date", "2022-06-27", "--inline")  # raises on a non-zero exit
+    assert out.splitlines()[-1] == "Summary: 2 digests sent, 0 queued, 0 skipped, 0 failed."
+    assert sorted(to[0] for to, _message in smtp_server.received) == [
+        "manager@example.vn",
+        "officer@example.vn",
+    ]
+
+
+def test_the_summary_counts_queued_digests_without_a_worker(
+    june_task, travel, django_capture_on_commit_callbacks
+):
+    travel(D(2022, 6, 27))
+    with django_capture_on_commit_callbacks():
+        out = send_reminders("--date", "2022-06-27")
+    assert out.splitlines()[-1] == "Summary: 0 digests sent, 2 queued, 0 skipped, 0 failed."
+
+
+def test_the_summary_is_in_vietnamese_by_default(june_task, smtp_server, travel):
+    travel(D(2022, 6, 27))
+    smtp_server.refused.add("officer@example.vn")
+    out = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("send_reminders", "--date", "2022-06-27", "--inline", stdout=out)
+    assert "Tóm tắt" in out.getvalue().splitlines()[-1]
+    assert "không gửi được" in str(failure.value)

@@ -22,7 +22,9 @@ from reports.tasks import (
 
 # The fixtures shared by the monthly-report tests live in test_pdf.py (the conftest of this
 # folder belongs to the dashboard): imported here, then named as test arguments.
+from tests.factories import PlanFactory, PriorityAreaFactory, TaskFactory
 from tests.reports.test_pdf import fake_pdf  # noqa: F401
+from tests.smtp import smtp_server  # noqa: F401
 
 D = datetime.date
 ICT = datetime.timezone(datetime.timedelta(hours=7))
@@ -164,3 +166,75 @@ def test_the_command_exits_non_zero_when_a_report_fails(june_plan, monkeypatch):
     with pytest.raises(CommandError):
         _command("--month", "2022-06")
     assert MonthlyReport.objects.get().status == ReportStatus.FAILED
+
+
+# --- Exit status and summary (issue 16), through a real SMTP exchange -----------------------
+
+
+@pytest.fixture
+def two_issued_reports(june_plan, agencies, fake_pdf, leader, monitor, issue_report):
+    """June 2022 issued for the test plan and for a second plan, each mailed to its own
+    address."""
+    second = PlanFactory(
+        code="CDS-TEST-2", issuing_agency=agencies["province"], monitor_agency=agencies["stttt"]
+    )
+    TaskFactory(
+        priority_area=PriorityAreaFactory(plan=second),
+        lead_agency=agencies["haihau"],
+        due=D(2022, 6, 15),
+        original_due=D(2022, 6, 15),
+    )
+    _command("--month", "2022-06")
+    reports = {}
+    for report, address in zip(
+        MonthlyReport.objects.order_by("plan__code"),
+        ["first@example.vn", "second@example.vn"],
+        strict=True,
+    ):
+        report.recipients = address
+        report.save(update_fields=["recipients"])
+        reports[address] = issue_report(report, approver=leader, clerk=monitor)
+    return reports
+
+
+def test_a_refused_report_mail_exits_non_zero_after_the_summary(two_issued_reports, smtp_server):
+    smtp_server.refused.add("first@example.vn")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("generate_report", "--month", "2022-06", "--send", stdout=out, stderr=err)
+    assert failure.value.returncode == 1
+    assert "1 trên 2 báo cáo" in str(failure.value)
+    assert "SMTPRecipientsRefused" in err.getvalue()
+    assert out.getvalue().splitlines()[-1] == (
+        "Tóm tắt: 0 báo cáo đã lập, 1 đã gửi thư, 0 không gửi thư, 1 lỗi."
+    )
+    # The other plan's report still went out; the refused one waits with its error.
+    assert [to for to, _message in smtp_server.received] == [["second@example.vn"]]
+    first = MonthlyReport.objects.get(pk=two_issued_reports["first@example.vn"].pk)
+    assert first.stage == ReportStage.ISSUED and first.emailed_at is None
+    assert "SMTPRecipientsRefused" in first.email_error
+
+
+def test_when_every_report_mail_goes_out_the_exit_is_zero(two_issued_reports, smtp_server):
+    out, _err = _command("--month", "2022-06", "--send")  # raises on a non-zero exit
+    assert out.splitlines()[-1] == (
+        "Tóm tắt: 0 báo cáo đã lập, 2 đã gửi thư, 0 không gửi thư, 0 lỗi."
+    )
+    assert sorted(to[0] for to, _message in smtp_server.received) == [
+        "first@example.vn",
+        "second@example.vn",
+    ]
+    # Run again: both were sent, so nothing is mailed and nothing failed.
+    out, _err = _command("--month", "2022-06", "--send")
+    assert out.splitlines()[-1] == (
+        "Tóm tắt: 0 báo cáo đã lập, 0 đã gửi thư, 2 không gửi thư, 0 lỗi."
+    )
+    assert len(smtp_server.received) == 2
+
+
+def test_drafts_are_counted_as_generated_and_not_e_mailed(june_plan, fake_pdf, smtp_server):
+    out, _err = _command("--month", "2022-06", "--send")
+    assert out.splitlines()[-1] == (
+        "Tóm tắt: 1 báo cáo đã lập, 0 đã gửi thư, 1 không gửi thư, 0 lỗi."
+    )
+    assert smtp_server.received == []

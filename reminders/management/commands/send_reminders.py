@@ -1,7 +1,8 @@
 """`manage.py send_reminders [--date YYYY-MM-DD] [--dry-run] [--inline]`: the daily reminder
 job by hand, for any day. It calls the same service as the 07:00 beat entry, so running it
 again (or while beat runs) sends nothing twice. Prints what it found and did, in the active
-language (settings.LANGUAGE_CODE from the shell)."""
+language (settings.LANGUAGE_CODE from the shell), and a last summary line (sent, queued,
+skipped, failed); exits non-zero when a digest could not be sent."""
 
 import datetime
 from collections import defaultdict
@@ -68,20 +69,29 @@ class Command(BaseCommand):
             self._print_plan(new)
             self.stdout.write(self.style.WARNING(_("Dry run: nothing recorded, nothing sent.")))
             return
-        sent = len(result.digests) - len(result.failed)
         if inline:
-            self.stdout.write(_("Digests sent from this process: {count}").format(count=sent))
-        else:
-            self.stdout.write(_("Digests queued: {count}").format(count=sent))
-        if result.failed:
             self.stdout.write(
-                self.style.WARNING(
-                    _("Digests failed, kept for the next run: {count}").format(
-                        count=len(result.failed)
-                    )
-                )
+                _("Digests sent from this process: {count}").format(count=len(result.sent))
             )
-        self.stdout.write(self.style.SUCCESS(_("Done.")))
+        else:
+            self.stdout.write(_("Digests queued: {count}").format(count=len(result.digests)))
+        # The summary, last, for whoever reads the log of a cron job; a failure exits 1.
+        summary = _(
+            "Summary: {sent} digests sent, {queued} queued, {skipped} skipped, {failed} failed."
+        ).format(
+            sent=len(result.sent),
+            queued=0 if inline else len(result.digests),
+            skipped=len(result.skipped),
+            failed=len(result.failed),
+        )
+        if result.failed:
+            self.stdout.write(self.style.ERROR(summary))
+            raise CommandError(
+                _(
+                    "{count} digests could not be sent; their notices are kept for the next run."
+                ).format(count=len(result.failed))
+            )
+        self.stdout.write(self.style.SUCCESS(summary))
 
     def _print_plan(self, notices) -> None:
         by_recipient = defaultdict(list)

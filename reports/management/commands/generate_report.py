@@ -6,7 +6,9 @@ month and scope. An issued report is left as it is (its files are final). With -
 e-mails each issued report that was never sent; a draft is sent once issued
 (reports/issuing.py). Bad input
 (a malformed month, an unknown plan or agency, a month not over yet or outside the plan)
-stops with an error and a non-zero exit status, before anything is written.
+stops with an error and a non-zero exit status, before anything is written. A report that
+could not be generated or e-mailed does not stop the other plans; the last line is a summary
+(generated, e-mailed, not e-mailed, failed) and any failure makes the exit status non-zero.
 """
 
 import time
@@ -71,8 +73,9 @@ class Command(BaseCommand):
             except ReportError as exc:
                 raise CommandError(str(exc)) from None
 
-        # 2. One report per plan, with progress (details indented under each plan).
-        failed = 0
+        # 2. One report per plan, with progress (details indented under each plan). A plan
+        #    that fails (generation or e-mail) is counted; the others still run.
+        generated = sent = skipped = failed = 0
         for item in plans:
             self.stdout.write(
                 _("{plan}, {month}: generating…").format(plan=item.code, month=period_label(period))
@@ -86,6 +89,7 @@ class Command(BaseCommand):
                     report = issued  # its files are final: only sent, if asked
                 else:
                     report = monthly_report_generate(plan=item, period=period, scope=scope_agency)
+                    generated += 1
             except Exception as exc:  # recorded on the row; the other plans still run; exit 1
                 failed += 1
                 error = f"{type(exc).__name__}: {exc}"
@@ -108,19 +112,38 @@ class Command(BaseCommand):
             if not send:
                 continue
             if not report.is_final:
+                skipped += 1
                 self.stdout.write("  " + _("not e-mailed: a draft is e-mailed once issued"))
-            elif monthly_report_send(report=report):
+                continue
+            try:
+                mailed = monthly_report_send(report=report)
+            except Exception as exc:  # recorded on the row (email_error); exit 1
+                failed += 1
+                error = f"{type(exc).__name__}: {exc}"
+                self.stderr.write("  " + _("not e-mailed: {error}").format(error=error))
+                continue
+            if mailed:
+                sent += 1
                 self.stdout.write("  " + _("e-mailed to {to}").format(to=report.emailed_to))
-            elif report.emailed_at:
+                continue
+            skipped += 1
+            if report.emailed_at:
                 when = timezone.localtime(report.emailed_at).strftime("%H:%M %d/%m/%Y")
                 self.stdout.write(
                     "  " + _("already e-mailed at {time}, not sent again").format(time=when)
                 )
             else:
                 self.stdout.write("  " + _("not e-mailed: no recipient has an e-mail address"))
+        # 3. The summary, last, for whoever reads the log of a cron job; a failure exits 1.
+        summary = _(
+            "Summary: {generated} reports generated, {sent} e-mailed, {skipped} not e-mailed, "
+            "{failed} failed."
+        ).format(generated=generated, sent=sent, skipped=skipped, failed=failed)
         if failed:
+            self.stdout.write(self.style.ERROR(summary))
             raise CommandError(
-                _("{failed} of {total} reports could not be generated.").format(
+                _("{failed} of {total} reports failed: not generated or not e-mailed.").format(
                     failed=failed, total=len(plans)
                 )
             )
+        self.stdout.write(self.style.SUCCESS(summary))
