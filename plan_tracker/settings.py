@@ -6,6 +6,7 @@ runs on the embedded defaults of DESIGN.md: SQLite and a file-based Celery trans
 CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and the SMTP variables.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -378,6 +379,46 @@ SPECTACULAR_SETTINGS = {
         "AgencyKindEnum": "tasks_app.choices.AgencyKind",
     },
 }
+
+# --- Issue 16, "Password guessing": login lockout (django-axes) ------------------------------
+# Failed logins on the login page, the admin and the API token endpoint are counted per
+# account (username) and per client (address): LOGIN_FAILURE_LIMIT failures lock either one
+# for LOGIN_LOCKOUT_MINUTES, and every failure during the lock restarts it. A success resets
+# the count. Administrators see and delete the attempts in the admin (Axes), or run
+# `manage.py axes_reset_username USERNAME` / `axes_reset_ip ADDRESS` / `axes_reset`.
+# TRUSTED_PROXY_COUNT: reverse proxies in front of gunicorn that append to X-Forwarded-For;
+# 0 ignores the header (plan_tracker/client_ip.py, used by the lockout and the throttles).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+for _name, _value, _least in [
+    ("TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT, 0),
+    ("LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT, 1),
+    ("LOGIN_LOCKOUT_MINUTES", LOGIN_LOCKOUT_MINUTES, 1),
+]:
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}.")
+# DRF's own reading of X-Forwarded-For, for a throttle that does not use client_ip (its
+# default, None, believes the header).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+INSTALLED_APPS.append("axes")
+# The lockout backend first: it refuses a locked account before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Last, as axes asks: it turns a locked-out request into the lockout page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "plan_tracker.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "plan_tracker.lockout.lockout_response"
+# Attempts live in the database (axes' default handler), shared by every web process.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# No start-up banner on every command; failed logins are still logged as warnings.
+AXES_VERBOSE = False
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL, kombu's filesystem transport under var/celery/ carries the

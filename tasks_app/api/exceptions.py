@@ -2,6 +2,7 @@
 
 - StaleVersionError (a service found a newer version): 409 with the task as it is now.
 - Django's ValidationError (from services and models): 400 with the messages per field.
+- LoginLockedOut (too many failed logins, django-axes): 429 with the lockout message.
 Everything else is DRF's usual handling (401, 403, 404, 405, 429…).
 """
 
@@ -15,7 +16,19 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from plan_tracker.lockout import LOCKOUT_STATUS, lockout_message
 from tasks_app.services import StaleVersionError
+
+
+class LoginLockedOut(exceptions.APIException):
+    """The token endpoint's answer to a locked account or client (issue 16, "Password
+    guessing"): {"detail": message} as the login page words it, in the request's language."""
+
+    status_code = LOCKOUT_STATUS
+    default_code = "login_locked_out"
+
+    def __init__(self):
+        super().__init__(detail=lockout_message())
 
 
 def conflict_response(error: StaleVersionError, request) -> Response:

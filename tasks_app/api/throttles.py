@@ -6,6 +6,9 @@ the rates follow the settings (and lets tests switch throttling off with `settin
 The counters live in the cache (Redis with CACHE_URL). When the cache cannot be reached,
 the request is let through and a warning logged (issue 16): the API keeps reading and
 writing; only the rate limit pauses until the cache is back.
+
+The client of an anonymous request is plan_tracker/client_ip.py's, the same address the
+login lockout counts (a forged X-Forwarded-For makes no new client).
 """
 
 import logging
@@ -13,6 +16,8 @@ import logging
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from plan_tracker.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,9 @@ class _SettingsRate:
         except CACHE_ERRORS as error:
             logger.warning("throttle cache unreachable, request let through: %s", error)
             return True
+
+    def get_ident(self, request):
+        return client_ip(request)
 
 
 class AnonThrottle(_SettingsRate, AnonRateThrottle):

@@ -38,8 +38,10 @@ from tasks_app.api.common import (
     MALFORMED_ID,
     FileDownloadNegotiation,
     conflict_response,
+    detail_error,
     validation_error,
 )
+from tasks_app.api.exceptions import LoginLockedOut
 from tasks_app.api.filters import (
     AgencyFilter,
     ExtensionFilter,
@@ -109,20 +111,30 @@ class _ApiView:
 class TokenView(APIView):
     """Exchange a username and password for an API token; send it afterwards as
     `Authorization: Token <token>`. The same token is returned until it is revoked
-    (`manage.py api_token revoke`, or the admin)."""
+    (`manage.py api_token revoke`, or the admin). Failed attempts count towards the login
+    lockout (django-axes): a locked account or client gets 429 with the lockout message."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         request=AuthTokenSerializer,
-        responses={200: s.TokenSerializer, 400: validation_error()},
+        responses={
+            200: s.TokenSerializer,
+            400: validation_error(),
+            429: detail_error("Too many requests, or too many failed logins (locked)."),
+        },
         tags=["auth"],
         auth=[],
     )
     def post(self, request):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # axes marks the request it was given (this DRF request, not the Django one its
+            # middleware sees) when the account or the client is locked.
+            if getattr(request, "axes_locked_out", False):
+                raise LoginLockedOut()
+            serializer.is_valid(raise_exception=True)
         token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response(s.TokenSerializer(token).data)
 

@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import F
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -72,6 +73,11 @@ def local(moment: datetime.datetime) -> datetime.datetime:
     return moment.astimezone(local_tz())
 
 
+def login_request():
+    # The login lockout (django-axes) counts attempts per client: it needs the request.
+    return RequestFactory().post(reverse("login"))
+
+
 def test_demo_accounts_log_in_with_their_memberships(plan):
     expected = {
         "admin": set(),
@@ -86,14 +92,14 @@ def test_demo_accounts_log_in_with_their_memberships(plan):
         "xahaihau": {("NB_XA_HAIHAU", Role.MANAGER)},
     }
     for username, memberships in expected.items():
-        user = authenticate(username=username, password=DEMO_PASSWORD)
+        user = authenticate(login_request(), username=username, password=DEMO_PASSWORD)
         assert user is not None, username
         assert user.email == f"{username}@example.vn"
         assert user.first_name and user.last_name
         assert user.is_staff == user.is_superuser == (username == "admin")
         in_force = user.memberships.valid_on(timezone.localdate())
         assert set(in_force.values_list("agency__code", "role")) == memberships
-    assert authenticate(username="sotttt", password="wrong") is None
+    assert authenticate(login_request(), username="sotttt", password="wrong") is None
 
 
 def test_demo_twice_creates_nothing_more(plan):
