@@ -70,63 +70,75 @@ def _age(moment: datetime.datetime) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+class _RecentRun(HealthCheck):
+    """A job that must have run recently: a warning when it never ran or ran longer ago
+    than `limit()`. Subclasses say where the newest run is read and what to say."""
+
+    never: str
+    late: str  # with {age} and {limit}
+
+    def newest(self) -> datetime.datetime | None:
+        raise NotImplementedError
+
+    def limit(self) -> tuple[datetime.timedelta, str]:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        # The ORM on the request's own thread (thread-sensitive), not the check's executor.
+        newest = await sync_to_async(self.newest)()
+        limit, shown = self.limit()
+        if newest is None:
+            raise ServiceWarning(self.never)
+        if timezone.now() - newest > limit:
+            raise ServiceWarning(self.late.format(age=_age(newest), limit=shown))
+
+
 @dataclasses.dataclass
-class BeatRun(HealthCheck):
+class BeatRun(_RecentRun):
     """Celery beat sent a periodic task within HEALTH_BEAT_MAX_MINUTES. django-celery-beat
     records `last_run_at` when it sends a task; the heartbeat entry of plan_tracker/celery.py
     (every 5 minutes) keeps the newest one recent while beat runs."""
 
+    never = "Celery beat has not sent any periodic task yet."
+    late = "Celery beat last sent a periodic task {age} ago (more than {limit})."
+
     def __repr__(self) -> str:
         return "BeatRun"
 
-    async def run(self) -> None:
-        # The ORM on the request's own thread (thread-sensitive), not the check's executor.
-        newest = await sync_to_async(_newest_beat_run)()
-        limit = datetime.timedelta(minutes=settings.HEALTH_BEAT_MAX_MINUTES)
-        if newest is None:
-            raise ServiceWarning("Celery beat has not sent any periodic task yet.")
-        if timezone.now() - newest > limit:
-            raise ServiceWarning(
-                f"Celery beat last sent a periodic task {_age(newest)} ago "
-                f"(more than {settings.HEALTH_BEAT_MAX_MINUTES} min)."
-            )
+    def newest(self) -> datetime.datetime | None:
+        from django_celery_beat.models import PeriodicTask
 
+        return (
+            PeriodicTask.objects.filter(enabled=True, last_run_at__isnull=False)
+            .order_by("-last_run_at")
+            .values_list("last_run_at", flat=True)
+            .first()
+        )
 
-def _newest_beat_run() -> datetime.datetime | None:
-    from django_celery_beat.models import PeriodicTask
-
-    return (
-        PeriodicTask.objects.filter(enabled=True, last_run_at__isnull=False)
-        .order_by("-last_run_at")
-        .values_list("last_run_at", flat=True)
-        .first()
-    )
+    def limit(self) -> tuple[datetime.timedelta, str]:
+        minutes = settings.HEALTH_BEAT_MAX_MINUTES
+        return datetime.timedelta(minutes=minutes), f"{minutes} min"
 
 
 @dataclasses.dataclass
-class ReminderRun(HealthCheck):
+class ReminderRun(_RecentRun):
     """The daily reminder job finished within HEALTH_REMINDER_MAX_HOURS (it runs at 07:00;
     each run records itself in reminders.ReminderRun)."""
+
+    never = "No reminder run has been recorded yet."
+    late = "The last reminder run finished {age} ago (more than {limit})."
 
     def __repr__(self) -> str:
         return "ReminderRun"
 
-    async def run(self) -> None:
-        newest = await sync_to_async(_newest_reminder_run)()
-        limit = datetime.timedelta(hours=settings.HEALTH_REMINDER_MAX_HOURS)
-        if newest is None:
-            raise ServiceWarning("No reminder run has been recorded yet.")
-        if timezone.now() - newest > limit:
-            raise ServiceWarning(
-                f"The last reminder run finished {_age(newest)} ago "
-                f"(more than {settings.HEALTH_REMINDER_MAX_HOURS} h)."
-            )
+    def newest(self) -> datetime.datetime | None:
+        from reminders.models import ReminderRun as Run
 
+        return Run.objects.order_by("-finished_at").values_list("finished_at", flat=True).first()
 
-def _newest_reminder_run() -> datetime.datetime | None:
-    from reminders.models import ReminderRun as Run
-
-    return Run.objects.order_by("-finished_at").values_list("finished_at", flat=True).first()
+    def limit(self) -> tuple[datetime.timedelta, str]:
+        hours = settings.HEALTH_REMINDER_MAX_HOURS
+        return datetime.timedelta(hours=hours), f"{hours} h"
 
 
 class HealthView(HealthCheckView):
