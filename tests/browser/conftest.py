@@ -103,11 +103,12 @@ def login(page, live_server):
     return do
 
 
-def _person(username, first, last, agency, role):
-    # Vietnamese names as the demo accounts store them: first_name is the given name (tên),
-    # last_name the family and middle names (họ và tên đệm).
+def person(username, first, last, agency, role, **membership):
+    """A user who logs in with PASSWORD, holding `role` in `agency` (`membership`: more
+    fields of the membership, e.g. valid_from). Vietnamese names as the demo accounts store
+    them: first_name is the given name (tên), last_name the family and middle names."""
     user = UserFactory(username=username, first_name=first, last_name=last, password=PASSWORD)
-    MembershipFactory(user=user, agency=agency, role=role)
+    MembershipFactory(user=user, agency=agency, role=role, **membership)
     return user
 
 
@@ -121,10 +122,10 @@ def demo(agencies):
     def days(n):
         return today + datetime.timedelta(days=n)
 
-    haihau = _person("haihau", "Hậu", "Trần Văn", agencies["haihau"], Role.MANAGER)
-    officer = _person("hh_canbo", "Lan", "Nguyễn Thị", agencies["haihau"], Role.OFFICER)
-    giaothuy = _person("giaothuy", "Thủy", "Phạm Văn", agencies["giaothuy"], Role.MANAGER)
-    monitor = _person("sotttt", "Minh", "Lê Văn", agencies["stttt"], Role.MONITOR)
+    haihau = person("haihau", "Hậu", "Trần Văn", agencies["haihau"], Role.MANAGER)
+    officer = person("hh_canbo", "Lan", "Nguyễn Thị", agencies["haihau"], Role.OFFICER)
+    giaothuy = person("giaothuy", "Thủy", "Phạm Văn", agencies["giaothuy"], Role.MANAGER)
+    monitor = person("sotttt", "Minh", "Lê Văn", agencies["stttt"], Role.MONITOR)
 
     plan = PlanFactory(
         code="CDS-ND",

@@ -16,14 +16,12 @@ from playwright.sync_api import Page, expect
 from tasks_app import services
 from tasks_app.choices import Role, TaskState
 from tasks_app.models import StatusUpdate, Task
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import person
 from tests.conftest import REFORM_2025
 from tests.factories import (
-    MembershipFactory,
     PlanFactory,
     PriorityAreaFactory,
     TaskFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,15 +33,9 @@ def handover(map_2025):
     abolished district, an open and a completed one of the merged commune, an open one of
     Giao Thủy; the province's monitor and the new commune's manager."""
     today = timezone.localdate()
-    monitor = UserFactory(
-        username="sotttt", first_name="Minh", last_name="Lê Văn", password=PASSWORD
-    )
-    MembershipFactory(user=monitor, agency=map_2025["stttt"], role=Role.MONITOR)
-    manager = UserFactory(
-        username="xahaihau", first_name="Hà", last_name="Đặng Thu", password=PASSWORD
-    )
-    MembershipFactory(
-        user=manager, agency=map_2025["xa_haihau"], role=Role.MANAGER, valid_from=REFORM_2025
+    monitor = person("sotttt", "Minh", "Lê Văn", map_2025["stttt"], Role.MONITOR)
+    manager = person(
+        "xahaihau", "Hà", "Đặng Thu", map_2025["xa_haihau"], Role.MANAGER, valid_from=REFORM_2025
     )
     plan = PlanFactory(
         code="CDS-NB",

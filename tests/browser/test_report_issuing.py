@@ -20,13 +20,11 @@ from reports.numbering import date_line_parts
 from reports.services import monthly_report_generate
 from tasks_app import services
 from tasks_app.choices import Role, TaskState
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import person
 from tests.factories import (
-    MembershipFactory,
     PlanFactory,
     PriorityAreaFactory,
     TaskFactory,
-    UserFactory,
 )
 from tests.pki import Pki, validate_signature
 
@@ -56,24 +54,9 @@ def waiting_draft(agencies, eager):
     stttt = agencies["stttt"]
     stttt.doc_code = "STTTT"
     stttt.save()
-    monitor = UserFactory(
-        username="sotttt",
-        first_name="Hương",
-        last_name="Nguyễn Thị",
-        password=PASSWORD,
-        email="sotttt@example.vn",
-    )
-    MembershipFactory(user=monitor, agency=stttt, role=Role.MONITOR)
-    leader = UserFactory(
-        username="lanhdao",
-        first_name="Bình",
-        last_name="Trần Văn",
-        password=PASSWORD,
-        email="lanhdao@example.vn",
-    )
-    MembershipFactory(user=leader, agency=agencies["province"], role=Role.LEADER)
-    manager = UserFactory(username="haihau", password=PASSWORD)
-    MembershipFactory(user=manager, agency=agencies["haihau"], role=Role.MANAGER)
+    person("sotttt", "Hương", "Nguyễn Thị", stttt, Role.MONITOR)  # sotttt@example.vn
+    person("lanhdao", "Bình", "Trần Văn", agencies["province"], Role.LEADER)
+    manager = person("haihau", "Thành", "Vũ Văn", agencies["haihau"], Role.MANAGER)
 
     period = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     plan = PlanFactory(
