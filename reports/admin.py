@@ -11,7 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from reports.models import FINAL_STAGES, MonthlyReport, ReportRevision
-from reports.numbering import document_number, period_label
+from reports.numbering import period_label
 from reports.services import monthly_report_request
 
 
@@ -58,9 +58,7 @@ class MonthlyReportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("document number"), ordering="number")
     def document(self, report: MonthlyReport) -> str:
-        if not (report.number and report.issuer_id):
-            return "—"
-        return document_number(report.number, report.issuer.doc_code)
+        return report.number_label or "—"
 
     def has_add_permission(self, request) -> bool:
         return False

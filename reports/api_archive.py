@@ -46,7 +46,7 @@ from reports.issuing import (
     report_send,
 )
 from reports.models import MonthlyReport, ReportStage, ReportStatus
-from reports.numbering import document_number, period_label
+from reports.numbering import period_label
 from reports.services import ReportError, final_report_refused, monthly_report_request
 from reports.views_issuing import report_steps
 from tasks_app.api.common import ANY_ID, FileDownloadNegotiation, detail_error
@@ -148,9 +148,7 @@ class MonthlyReportSerializer(serializers.ModelSerializer):
         return report.scope.name if report.scope_id else None
 
     def get_document_number(self, report: MonthlyReport) -> str | None:
-        if not (report.number and report.issuer_id):
-            return None
-        return document_number(report.number, report.issuer.doc_code)
+        return report.number_label or None
 
     def _url(self, report: MonthlyReport, kind: str) -> str | None:
         if not (report.pdf if kind == "pdf" else report.xlsx):
@@ -204,13 +202,6 @@ class ReportNarrativeSerializer(serializers.Serializer):
     distribution = serializers.CharField(required=False, allow_blank=True)
     recipients = serializers.CharField(required=False, allow_blank=True)
     signer_name = serializers.CharField(required=False, allow_blank=True, max_length=120)
-
-    def validate_recipients(self, value: str) -> str:
-        email = serializers.EmailField()
-        for part in value.replace(";", "\n").replace(",", "\n").splitlines():
-            if part.strip():
-                email.run_validation(part.strip())
-        return value
 
 
 class ReportIssueSerializer(ReportStepSerializer):

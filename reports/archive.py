@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reports.models import MonthlyReport
-from reports.numbering import document_number, parse_month, period_label
+from reports.numbering import parse_month, period_label
 from reports.services import (
     ReportError,
     final_report_refused,
@@ -155,9 +155,7 @@ def archive_list(request: HttpRequest) -> HttpResponse:
         {
             "report": report,
             "month": period_label(report.period),
-            "number": document_number(report.number, report.issuer.doc_code)
-            if report.issuer_id and report.number
-            else "",
+            "number": report.number_label,
             "last_step": (report_steps(report) or [None])[-1],
         }
         for report in page.object_list
@@ -209,9 +207,7 @@ def archive_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "report": report,
         "month": period_label(report.period),
-        "number": document_number(report.number, report.issuer.doc_code)
-        if report.issuer_id and report.number
-        else "",
+        "number": report.number_label,
     }
     return render(request, "reports/archive_confirm.html", context)
 

@@ -30,6 +30,7 @@ import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -44,6 +45,7 @@ from reports.services import (
     monthly_report_render,
     monthly_report_request,
     monthly_report_send,
+    recipient_addresses,
     report_files_write,
 )
 from tasks_app.models import Agency
@@ -79,6 +81,14 @@ def _locked(report: MonthlyReport, expected_version: int | None) -> MonthlyRepor
     return current
 
 
+def _is_email(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
 def _step_refused(report: MonthlyReport, allowed: tuple[str, ...]) -> ReportError | None:
     if report.stage in allowed:
         return None
@@ -107,6 +117,15 @@ def report_narrative_save(
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: _("This field cannot be edited.") for name in unknown})
+    bad = [a for a in recipient_addresses(fields.get("recipients", "")) if not _is_email(a)]
+    if bad:
+        raise ValidationError(
+            {
+                "recipients": _("Not an e-mail address: {addresses}.").format(
+                    addresses=", ".join(bad)
+                )
+            }
+        )
     if not can_prepare_report(user, report):
         raise PermissionDenied(_("You may not edit this report."))
     with transaction.atomic():

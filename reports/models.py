@@ -231,6 +231,15 @@ class MonthlyReport(models.Model):
         return self.period.replace(day=last)
 
     @property
+    def number_label(self) -> str:
+        """ "05/BC-STTTT" once issued with a number; "" before (a draft)."""
+        from reports.numbering import document_number
+
+        if not (self.number and self.issuer_id):
+            return ""
+        return document_number(self.number, self.issuer.doc_code)
+
+    @property
     def is_final(self) -> bool:
         """Issued (or sent): the files are final, the number and date are given."""
         return self.stage in FINAL_STAGES

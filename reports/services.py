@@ -993,14 +993,19 @@ def monthly_report_message(
     return message
 
 
-def report_recipients_listed(report: MonthlyReport) -> list[str]:
-    """The e-mail addresses of the report (one per line, or separated by commas or
-    semicolons, as the form takes them), each once; the computed list when none is set."""
+def recipient_addresses(text: str) -> list[str]:
+    """The addresses typed for a report (one per line, or separated by commas or
+    semicolons), each once whatever its case, in the order typed."""
     listed: dict[str, str] = {}
-    for part in report.recipients.replace(";", "\n").replace(",", "\n").splitlines():
+    for part in text.replace(";", "\n").replace(",", "\n").splitlines():
         if part.strip():
             listed.setdefault(part.strip().lower(), part.strip())
-    return list(listed.values()) or monthly_report_recipients(report=report)
+    return list(listed.values())
+
+
+def report_recipients_listed(report: MonthlyReport) -> list[str]:
+    """The report's e-mail recipients as typed; the computed list when none is set."""
+    return recipient_addresses(report.recipients) or monthly_report_recipients(report=report)
 
 
 def monthly_report_send(*, report: MonthlyReport, sent_by=None) -> bool:

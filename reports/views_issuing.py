@@ -36,12 +36,6 @@ from reports.services import ReportError, report_recipients_listed
 from tasks_app.permissions import can_approve_report, can_prepare_report
 
 
-def _number(report: MonthlyReport) -> str:
-    if not (report.issuer_id and report.number):
-        return ""
-    return document_number(report.number, report.issuer.doc_code)
-
-
 def report_steps(report: MonthlyReport) -> list[dict]:
     """Each step the report went through: what, who and when (the page and the API)."""
     steps = [
@@ -98,22 +92,6 @@ class NarrativeForm(VersionForm):
     )
     signer_name = forms.CharField(label=gettext_lazy("Signer"), required=False, max_length=120)
 
-    def clean_recipients(self):
-        value = self.cleaned_data["recipients"]
-        validator = forms.EmailField()
-        bad = []
-        for part in value.replace(";", "\n").replace(",", "\n").splitlines():
-            if part.strip():
-                try:
-                    validator.clean(part.strip())
-                except ValidationError:
-                    bad.append(part.strip())
-        if bad:
-            raise ValidationError(
-                _("Not an e-mail address: {addresses}.").format(addresses=", ".join(bad))
-            )
-        return value
-
 
 class IssueForm(VersionForm):
     number = forms.IntegerField(
@@ -156,7 +134,7 @@ def report_detail(request: HttpRequest, pk) -> HttpResponse:
     context = {
         "report": report,
         "month": period_label(report.period),
-        "number": _number(report),
+        "number": report.number_label,
         "steps": report_steps(report),
         "revisions": report.revisions.select_related("written_by")[:20],
         "correction": MonthlyReport.objects.filter(replaces=report).first(),
@@ -180,7 +158,7 @@ def _step_page(request, report, template, form, **extra) -> HttpResponse:
     context = {
         "report": report,
         "month": period_label(report.period),
-        "number": _number(report),
+        "number": report.number_label,
         "form": form,
         **extra,
     }
@@ -287,7 +265,7 @@ def report_issue_view(request: HttpRequest, pk) -> HttpResponse:
             report.refresh_from_db()
             messages.success(
                 request,
-                _("Report {number} is issued.").format(number=_number(report))
+                _("Report {number} is issued.").format(number=report.number_label)
                 + " "
                 + (
                     _("Its PDF is signed digitally.")
@@ -341,5 +319,5 @@ def report_correct_view(request: HttpRequest, pk) -> HttpResponse:
         template="reports/report_correct.html",
         success=lambda shown: _(
             "A correction of report {number} is drafted: edit it, then have it approved."
-        ).format(number=_number(report)),
+        ).format(number=report.number_label),
     )
