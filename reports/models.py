@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -80,6 +81,11 @@ def report_file_name(report: "MonthlyReport", extension: str, token: str) -> str
         f"reports/{plan}/{report.period:%Y-%m}/"
         f"report-{report.period:%Y-%m}-{scope}-{token}.{extension}"
     )
+
+
+def render_resend_cutoff() -> datetime.datetime:
+    """A draft still PENDING since before this moment has lost its rendering request."""
+    return timezone.now() - datetime.timedelta(minutes=settings.REPORT_RESEND_AFTER_MINUTES)
 
 
 class MonthlyReport(models.Model):
@@ -229,6 +235,12 @@ class MonthlyReport(models.Model):
         """The as-of date of every number in the report: the last day of the month."""
         last = calendar.monthrange(self.period.year, self.period.month)[1]
         return self.period.replace(day=last)
+
+    @property
+    def render_request_lost(self) -> bool:
+        """Waiting to be rendered for longer than a worker takes to pick a request up: the
+        request may have been lost (broker down); the sweep sends it again."""
+        return self.status == ReportStatus.PENDING and self.updated_at < render_resend_cutoff()
 
     @property
     def number_label(self) -> str:

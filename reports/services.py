@@ -56,6 +56,7 @@ from reports.models import (
     MonthlyReport,
     ReportStage,
     ReportStatus,
+    render_resend_cutoff,
     report_file_name,
 )
 from reports.numbering import (
@@ -1086,17 +1087,14 @@ def render_request_send(report_id: int) -> bool:
     return True
 
 
-def render_requests_resend(*, older_than: datetime.timedelta | None = None) -> int:
-    """Send again the rendering of every draft whose request got lost: still PENDING and
-    last changed more than `older_than` ago (default REPORT_RESEND_AFTER_MINUTES): the
-    broker was down, or the message was lost; or GENERATING under a stale claim: its
-    worker died mid-render. Returns how many were sent. Safe to run twice: a render claims
+def render_requests_resend() -> int:
+    """Send again the rendering of every draft whose request got lost: still PENDING since
+    before `render_resend_cutoff()` (the broker was down, or the message was lost; the same
+    rule as `MonthlyReport.render_request_lost`), or GENERATING under a stale claim (its
+    worker died mid-render). Returns how many were sent. Safe to run twice: a render claims
     its row, and a report rendered meanwhile is READY."""
-    now = timezone.now()
-    if older_than is None:
-        older_than = datetime.timedelta(minutes=settings.REPORT_RESEND_AFTER_MINUTES)
-    lost = Q(status=ReportStatus.PENDING, updated_at__lt=now - older_than) | Q(
-        status=ReportStatus.GENERATING, claimed_at__lt=_stale_before(now)
+    lost = Q(status=ReportStatus.PENDING, updated_at__lt=render_resend_cutoff()) | Q(
+        status=ReportStatus.GENERATING, claimed_at__lt=_stale_before(timezone.now())
     )
     pending = MonthlyReport.objects.filter(lost).exclude(stage__in=FINAL_STAGES)
     return sum(render_request_send(pk) for pk in pending.values_list("pk", flat=True))

@@ -6,10 +6,7 @@ the user may not take answers 403, a refused step shows its reason on the form.
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +27,7 @@ from reports.issuing import (
     report_narrative_save,
     report_send,
 )
-from reports.models import MonthlyReport, ReportStage, ReportStatus
+from reports.models import MonthlyReport, ReportStage
 from reports.numbering import document_number, period_label
 from reports.services import ReportError, report_recipients_listed
 from tasks_app.permissions import can_approve_report, can_prepare_report
@@ -144,9 +141,7 @@ def report_detail(request: HttpRequest, pk) -> HttpResponse:
         "can_send": prepare and report.stage == ReportStage.ISSUED,
         "can_correct": prepare and report.is_final,
         # A request that no worker took up yet: the job service may be down (issue 16).
-        "render_delayed": report.status == ReportStatus.PENDING
-        and report.updated_at
-        < timezone.now() - datetime.timedelta(minutes=settings.REPORT_RESEND_AFTER_MINUTES),
+        "render_delayed": report.render_request_lost,
         "recipients": report_recipients_listed(report)
         if report.stage == ReportStage.ISSUED
         else [],
