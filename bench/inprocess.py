@@ -29,10 +29,9 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models import Count
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from tasks_app import selectors
+    from tasks_app import selectors, tokens
     from tasks_app.api.serializers import task_list_data
     from tasks_app.models import Task
 
@@ -53,7 +52,7 @@ def main() -> None:
     )
     versions = dict(Task.objects.filter(pk__in=pool).values_list("pk", "version"))
     client = APIClient()
-    token = Token.objects.get_or_create(user=manager)[0].key
+    token = tokens.token_create(user=manager, name="bench/inprocess.py", days=1)[1]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     wall, cpu = [], []
     for i in range(n):

@@ -46,7 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Issue 16: API tokens stored as digests, expiring, several per user (tasks_app.ApiToken).
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -320,7 +321,7 @@ REST_FRAMEWORK = {
     # Token first: an API client without credentials gets 401 with `WWW-Authenticate: Token`
     # (DRF takes the header from the first class). Our own pages use the session (with CSRF).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tasks_app.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -349,6 +350,20 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
 }
+# Issue 16: API tokens (tasks_app/tokens.py). Only a token's SHA-512 digest is stored; a token
+# lasts API_TOKEN_DAYS days unless its maker asks for another lifetime (1 to
+# API_TOKEN_MAX_DAYS), and a user holds at most API_TOKEN_LIMIT_PER_USER valid tokens.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_TOKEN_LIMIT_PER_USER = env_int("API_TOKEN_LIMIT_PER_USER", 20)
+KNOX_TOKEN_MODEL = "tasks_app.ApiToken"
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=API_TOKEN_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
 # Issue 16 (deep JSON): how deep a JSON body sent to the API may nest (arrays and objects).
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
 

@@ -31,6 +31,7 @@ from tasks_app.models import (
     AdministrativeLevel,
     Agency,
     AgencySuccession,
+    ApiToken,
     DeadlineExtension,
     DtiIndex,
     Evidence,
@@ -765,3 +766,28 @@ class DeadlineExtensionAdmin(ReadOnlyAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.confirmation_template, context)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every user's API tokens (issue 16): seen and revoked (deleted) here, never made here,
+    since a token is shown only to the person who makes it (their "API tokens" page, the API,
+    or `manage.py api_token create`). Only digests are stored."""
+
+    list_display = ("name", "user", "created", "expiry", "last_used_at", "expired")
+    list_filter = ("expiry", "last_used_at")
+    search_fields = ("name", "user__username", "user__last_name", "user__first_name")
+    list_select_related = ("user",)
+    fields = ("uid", "name", "user", "created", "expiry", "last_used_at")
+    readonly_fields = fields
+    date_hierarchy = "created"
+
+    @admin.display(description=_("Expired"), boolean=True)
+    def expired(self, obj: ApiToken) -> bool:
+        return obj.is_expired
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -18,6 +18,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -126,3 +127,11 @@ def full_name(user) -> str:
     if user is None:
         return "—"
     return person_name(user.last_name, user.first_name, user.get_username())
+
+
+def format_datetime(value: datetime.datetime | None) -> str:
+    """A moment in the project's time zone as "04/12/2026 14:05" (what commands print); "—"
+    for none."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")

@@ -430,3 +430,23 @@ class MembershipTransferForm(StyledFormMixin, forms.Form):
         field = self.fields["memberships"]
         field.choices = [(m.pk, str(m.pk)) for m in memberships]
         field.initial = [m.pk for m in memberships]
+
+
+class ApiTokenForm(StyledFormMixin, forms.Form):
+    """A new API token on the "API tokens" page; the rules are in tasks_app/tokens.py."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. “LGSP link” or “Excel report script”."),
+    )
+    days = forms.IntegerField(
+        label=_("Valid for (days)"),
+        help_text=_("The token stops working after this many days."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.API_TOKEN_DAYS
+        # A hint for the browser; the service checks the range.
+        self.fields["days"].widget.attrs.update(min=1, max=settings.API_TOKEN_MAX_DAYS)

@@ -7,6 +7,7 @@ linked to their successors by AgencySuccession rows.
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -15,6 +16,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
 
 from tasks_app import formatting
 from tasks_app.choices import (
@@ -838,3 +840,25 @@ class SheetUpload(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only its SHA-512 digest is stored, it expires, and a
+    user holds several, each named for its purpose and revoked on its own. The token itself
+    is shown once, when it is made (tasks_app/tokens.py)."""
+
+    uid = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key[:8]}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry is not None and self.expiry <= timezone.now()

@@ -9,6 +9,7 @@ from tasks_app import (
     views_plans,
     views_progress_sheet,
     views_reassign,
+    views_tokens,
 )
 
 app_name = "tasks_app"
@@ -16,6 +17,9 @@ app_name = "tasks_app"
 urlpatterns = [
     path("", views.start, name="start"),
     path("tasks/", views.task_list, name="task-list"),
+    # Issue 16: the person's own API tokens.
+    path("accounts/tokens/", views_tokens.token_list, name="api-tokens"),
+    path("accounts/tokens/<uuid:uid>/revoke/", views_tokens.token_revoke, name="api-token-revoke"),
     path("tasks/<int:pk>/", views.task_detail, name="task-detail"),
     path("tasks/<int:pk>/progress/", views.task_progress, name="task-progress"),
     path("tasks/<int:pk>/contribute/", views.task_contribute, name="task-contribute"),

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from tasks_app import formatting, permissions, plan_services, uploads
 from tasks_app.choices import ReportCategory, TaskState
 from tasks_app.models import (
     Agency,
+    ApiToken,
     DeadlineExtension,
     DtiIndex,
     Evidence,
@@ -641,12 +642,48 @@ class MeSerializer(serializers.Serializer):
     capabilities = CapabilitiesSerializer()
 
 
-class TokenSerializer(serializers.ModelSerializer):
-    token = serializers.CharField(source="key")
+class TokenRequestSerializer(AuthTokenSerializer):
+    """POST /auth/token/: the account's username and password, and what the new token is for."""
+
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="What the token is for (shown on the API tokens page). Default: API.",
+    )
+    days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Lifetime in days; default API_TOKEN_DAYS (90), at most API_TOKEN_MAX_DAYS.",
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it in the list: never the secret."""
+
+    id = serializers.UUIDField(source="uid", read_only=True)
+    expired = serializers.BooleanField(source="is_expired", read_only=True)
+    current = serializers.SerializerMethodField(
+        help_text="True for the token that authenticated this request."
+    )
 
     class Meta:
-        model = Token
-        fields = ["token"]
+        model = ApiToken
+        fields = ["id", "name", "created", "expiry", "last_used_at", "expired", "current"]
+
+    def get_current(self, token: ApiToken) -> bool:
+        request = self.context.get("request")
+        auth = getattr(request, "auth", None)
+        return isinstance(auth, ApiToken) and auth.pk == token.pk
+
+
+class TokenCreatedSerializer(ApiTokenSerializer):
+    """The new token, with its secret `token`: shown this once, never again."""
+
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["token", *ApiTokenSerializer.Meta.fields]
 
 
 # --- Input ------------------------------------------------------------------------------------

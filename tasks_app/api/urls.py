@@ -13,6 +13,7 @@ router.register("plans", views.PlanViewSet, basename="plan")
 router.register("priority-areas", views.PriorityAreaViewSet, basename="priority-area")
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("extensions", views.ExtensionViewSet, basename="extension")
+router.register("auth/tokens", views.ApiTokenViewSet, basename="auth-tokens")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),

@@ -10,10 +10,12 @@ Guarantees common to every view:
 - a refused input answers 400 with messages per field, in the request's language.
 """
 
+import uuid
 from contextlib import nullcontext
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -23,15 +25,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plan_tracker.db import prepared_statements
-from tasks_app import formatting, permissions, plan_services, selectors, services
+from tasks_app import formatting, permissions, plan_services, selectors, services, tokens
 from tasks_app.api import serializers as s
 from tasks_app.api.common import (
     ANY_ID,
@@ -50,7 +51,15 @@ from tasks_app.api.filters import (
     TaskOrdering,
 )
 from tasks_app.choices import ChangeSource
-from tasks_app.models import DeadlineExtension, Evidence, Plan, PlanDocument, PriorityArea, Task
+from tasks_app.models import (
+    ApiToken,
+    DeadlineExtension,
+    Evidence,
+    Plan,
+    PlanDocument,
+    PriorityArea,
+    Task,
+)
 from tasks_app.uploads import ACCEPTED_MIME_TYPES
 from tasks_app.views_files import evidence_file_response, plan_document_file_response
 
@@ -109,18 +118,31 @@ class _ApiView:
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token; send it afterwards as
-    `Authorization: Token <token>`. The same token is returned until it is revoked
-    (`manage.py api_token revoke`, or the admin). Failed attempts count towards the login
-    lockout (django-axes): a locked account or client gets 429 with the lockout message."""
+    """POST: exchange a username and password for a new API token, named for its purpose
+    (`name`) and lasting `days` days (default API_TOKEN_DAYS); send it afterwards as
+    `Authorization: Token <token>`. The token is shown in this answer only: the server keeps
+    its digest. Failed attempts count towards the login lockout (django-axes): a locked account
+    or client gets 429 with the lockout message.
 
-    authentication_classes: list = []
+    DELETE: revoke the token that authenticates the request (log the client out)."""
+
     permission_classes = [AllowAny]
 
+    def get_authenticators(self):
+        # POST takes a password, never a token or a session: a stolen token cannot mint more.
+        if self.request is not None and self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self.request is not None and self.request.method == "DELETE":
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=s.TokenRequestSerializer,
         responses={
-            200: s.TokenSerializer,
+            200: s.TokenCreatedSerializer,
             400: validation_error(),
             429: detail_error("Too many requests, or too many failed logins (locked)."),
         },
@@ -128,15 +150,62 @@ class TokenView(APIView):
         auth=[],
     )
     def post(self, request):
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer = s.TokenRequestSerializer(data=request.data, context={"request": request})
         if not serializer.is_valid():
             # axes marks the request it was given (this DRF request, not the Django one its
             # middleware sees) when the account or the client is locked.
             if getattr(request, "axes_locked_out", False):
                 raise LoginLockedOut()
             serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response(s.TokenSerializer(token).data)
+        data = serializer.validated_data
+        token, secret = tokens.token_create(
+            user=data["user"], name=data.get("name") or "API", days=data.get("days")
+        )
+        token.token = secret
+        return Response(s.TokenCreatedSerializer(token, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: detail_error("Not authenticated with a token.")},
+        tags=["auth"],
+    )
+    def delete(self, request):
+        if not isinstance(request.auth, ApiToken):
+            raise NotAuthenticated(_("Only a request made with a token can revoke it."))
+        tokens.token_revoke(user=request.user, uid=request.auth.uid)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The signed-in user's own API tokens: list them (never their secrets) and revoke one.
+    New tokens come from POST /auth/token/ (with the password) or the API tokens page."""
+
+    serializer_class = s.ApiTokenSerializer
+    pagination_class = None
+    lookup_field = "uid"
+    # Any non-slash id reaches the view, which answers a JSON 404 for a malformed one.
+    lookup_value_regex = "[^/]+"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return tokens.tokens_of(self.request.user)
+
+    @extend_schema(tags=["auth"])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["auth"],
+        responses={204: None, 404: detail_error("No such token of yours.")},
+    )
+    def destroy(self, request, *args, **kwargs):
+        try:
+            uid = uuid.UUID(kwargs["uid"])
+        except ValueError as error:
+            raise Http404 from error
+        if tokens.token_revoke(user=request.user, uid=uid) is None:
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

@@ -2,10 +2,10 @@
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from plan_tracker.db import prepared_statements
+from tasks_app import tokens
 from tasks_app.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_outside_the_block_queries_are_planned_with_their_values(postgres_only, 
 
 def _api(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.token_create(user=user, name='t')[1]}")
     return client
 
 

@@ -15,9 +15,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tasks_app.models import ApiToken
 from tests.factories import UserFactory
 from tests.plan_tracker.test_env import run_python
 
@@ -173,7 +173,7 @@ def test_the_token_endpoint_answers_a_lock_in_vietnamese_json(person):
     detail = response.json()["detail"]
     assert detail.startswith(f"{LOCKED}: tài khoản này hoặc máy tính này")
     assert "15 phút" in detail
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     # The same account on the login page is locked too: one count for both.
     assert log_in(Client(), "nguoidung", PASSWORD).status_code == 429
 

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from tasks_app import services
+from tasks_app import services, tokens
 from tasks_app.choices import (
     ExtensionStatus,
     ReportCategory,
@@ -25,6 +25,7 @@ from tasks_app.choices import (
 )
 from tasks_app.models import (
     AgencySuccession,
+    ApiToken,
     DeadlineExtension,
     DtiIndex,
     Evidence,
@@ -48,8 +49,9 @@ TASKS_APP_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label == "tasks_app"),
     key=lambda model: model._meta.model_name,
 )
-# History is appended by the services only; the admin never adds it.
-NO_ADD_IN_ADMIN = {StatusUpdate, Evidence, DeadlineExtension, TaskChange, SheetUpload}
+# History is appended by the services only; the admin never adds it. API tokens are made only
+# by their owner (the secret is shown once, to them).
+NO_ADD_IN_ADMIN = {StatusUpdate, Evidence, DeadlineExtension, TaskChange, SheetUpload, ApiToken}
 
 
 def url(model, view, *args):
@@ -152,6 +154,7 @@ def one_of_each(task, agencies, manager, plan, area, admin_user):
             extension,
             change,
             upload,
+            tokens.token_create(user=manager, name="Kết nối LGSP")[0],
         )
     }
 

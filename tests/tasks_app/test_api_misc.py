@@ -1,14 +1,10 @@
-"""API v1 around the tasks: tokens (endpoint and management command), `me/`, the dashboard
-summary, and throttling."""
+"""API v1 around the tasks: `me/`, the dashboard summary, and throttling (tokens:
+test_api_tokens.py)."""
 
 import datetime
-import io
 
 import pytest
 from django.core.cache import cache
-from django.core.management import CommandError, call_command
-from django.utils import translation
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tasks_app import services
@@ -17,90 +13,6 @@ from tests.factories import PriorityAreaFactory
 
 D = datetime.date
 pytestmark = pytest.mark.django_db
-
-
-# --- Tokens ---------------------------------------------------------------------------------------
-
-
-def test_a_username_and_password_give_a_token_that_authenticates(api_client, manager):
-    client = api_client()
-    response = client.post(
-        "/api/v1/auth/token/",
-        {"username": "manager", "password": "secret-pass-123"},
-        format="json",
-    )
-    assert response.status_code == 200
-    token = response.json()["token"]
-    assert token == Token.objects.get(user=manager).key
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    assert client.get("/api/v1/me/").json()["username"] == "manager"
-    # Asking again gives the same token.
-    again = api_client().post(
-        "/api/v1/auth/token/", {"username": "manager", "password": "secret-pass-123"}
-    )
-    assert again.json()["token"] == token
-
-
-def test_bad_credentials_are_a_400_with_a_vietnamese_message(api_client, manager):
-    response = api_client().post(
-        "/api/v1/auth/token/", {"username": "manager", "password": "wrong"}, format="json"
-    )
-    assert response.status_code == 400
-    [message] = response.json()["non_field_errors"]
-    english = "Unable to log in with provided credentials."
-    with translation.override("vi"):
-        assert message == translation.gettext(english) != english
-    assert message.startswith("Không thể đăng nhập")
-    assert not Token.objects.exists()
-
-
-def test_an_inactive_user_gets_no_token(api_client, manager):
-    manager.is_active = False
-    manager.save()
-    response = api_client().post(
-        "/api/v1/auth/token/", {"username": "manager", "password": "secret-pass-123"}
-    )
-    assert response.status_code == 400
-
-
-def test_without_credentials_the_api_answers_401_asking_for_a_token(api_client):
-    response = api_client().get("/api/v1/tasks/")
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
-
-
-def test_a_revoked_or_invalid_token_is_a_401(api_client, manager):
-    client = api_client(manager)
-    Token.objects.filter(user=manager).delete()
-    assert client.get("/api/v1/me/").status_code == 401
-
-
-def test_the_session_of_our_own_pages_authenticates_too(db, manager):
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(manager)
-    assert client.get("/api/v1/me/").status_code == 200
-    # Writes with a session need the CSRF token, like the pages' forms.
-    assert client.post("/api/v1/tasks/", {}, format="json").status_code == 403
-
-
-def test_the_command_creates_shows_rotates_and_revokes_tokens(manager):
-    out, err = io.StringIO(), io.StringIO()
-    call_command("api_token", "create", "manager", stdout=out, stderr=err)
-    key = out.getvalue().strip()
-    assert key == Token.objects.get(user=manager).key
-    out = io.StringIO()
-    call_command("api_token", "create", "manager", stdout=out, stderr=err)
-    assert out.getvalue().strip() == key  # safe to run twice
-    out = io.StringIO()
-    call_command("api_token", "create", "manager", "--rotate", stdout=out, stderr=err)
-    assert out.getvalue().strip() not in ("", key)
-    out = io.StringIO()
-    call_command("api_token", "show", "manager", stdout=out)
-    assert out.getvalue().strip() == Token.objects.get(user=manager).key
-    call_command("api_token", "revoke", "manager", stdout=io.StringIO())
-    assert not Token.objects.filter(user=manager).exists()
-    with pytest.raises(CommandError):
-        call_command("api_token", "create", "nobody", stdout=io.StringIO())
 
 
 # --- me/ ------------------------------------------------------------------------------------------
