@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from plan_tracker.health import HealthView
 from reports.urls_archive import api_urlpatterns as report_api_urlpatterns
 from tasks_app import views_account
-from tasks_app.api.calendar import CalendarFeedView
+from tasks_app.api.feeds import CalendarFeedView
 from tasks_app.forms import LoginForm, PasswordChangeForm
 
 urlpatterns = [

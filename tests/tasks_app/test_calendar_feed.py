@@ -363,6 +363,24 @@ def test_a_deactivated_persons_feed_answers_404(manager, tasks):
     assert fetch(path).status_code == 404
 
 
+def test_another_persons_rotation_leaves_my_url_working(api_client, manager, outsider, tasks):
+    mine = api_client(manager).get("/api/v1/me/").json()["calendar_url"]
+
+    api_client(outsider).post("/api/v1/me/calendar/rotate/")
+    api_client(outsider).post("/api/v1/me/calendar/revoke/")
+
+    assert fetch(mine).status_code == 200
+    assert api_client(manager).get("/api/v1/me/").json()["calendar_url"] == mine
+
+
+def test_a_head_request_answers_like_the_feed_without_a_body(manager, tasks):
+    response = Client().head(feed_path(manager))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.content == b""
+
+
 def test_the_calendar_actions_of_the_api_need_credentials(api_client):
     assert api_client().post("/api/v1/me/calendar/rotate/").status_code == 401
     assert api_client().post("/api/v1/me/calendar/revoke/").status_code == 401
