@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from plan_tracker.health import HealthView
 from reports.urls_archive import api_urlpatterns as report_api_urlpatterns
+from tasks_app import views_account
+from tasks_app.api.feeds import CalendarFeedView
 from tasks_app.forms import LoginForm, PasswordChangeForm
 
 urlpatterns = [
@@ -30,6 +32,20 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # The person's own page and their calendar feed's actions (issue 17).
+    path("accounts/me/", views_account.account, name="account"),
+    path(
+        "accounts/me/calendar/rotate/",
+        views_account.calendar_rotate,
+        name="account-calendar-rotate",
+    ),
+    path(
+        "accounts/me/calendar/revoke/",
+        views_account.calendar_revoke,
+        name="account-calendar-revoke",
+    ),
+    # The iCal feed: no session, the token is the key; any token reaches the view (404).
+    re_path(r"^calendar/(?P<token>[^/]*)\.ics$", CalendarFeedView.as_view(), name="calendar-feed"),
     path("i18n/", include("django.conf.urls.i18n")),
     # Issue 16: database, cache, broker, last beat and reminder runs; no login (health.py).
     path("health/", HealthView.as_view(), name="health"),

@@ -32,6 +32,7 @@ from tasks_app.models import (
     Agency,
     AgencySuccession,
     ApiToken,
+    CalendarFeed,
     DeadlineExtension,
     DtiIndex,
     Evidence,
@@ -785,6 +786,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description=_("Expired"), boolean=True)
     def expired(self, obj: ApiToken) -> bool:
         return obj.is_expired
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """Each person's iCal feed (issue 17): seen here, and deleted to cut a feed off at once
+    (its owner makes a new URL on "My account"). The token itself is not shown."""
+
+    list_display = ("user", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__username", "user__last_name", "user__first_name")
+    list_select_related = ("user",)
+    fields = ("user", "created_at", "revoked_at")
+    readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -862,3 +862,36 @@ class ApiToken(AbstractAuthToken):
     @property
     def is_expired(self) -> bool:
         return self.expiry is not None and self.expiry <= timezone.now()
+
+
+class CalendarFeed(models.Model):
+    """A person's iCal feed of due dates (issue 17): the secret token in its URL
+    (/calendar/<token>.ics), which calendar apps fetch without a session.
+
+    The token is stored as it is, not hashed, so that the person can see their URL on their
+    page at any time (a calendar app is set up long after the URL was made). It only
+    grants reading the due dates the person sees anyway, from the same database. Rotating
+    gives a new token (the old URL stops working at once); revoking keeps the row with
+    `revoked_at` set, and the feed answers 404 until a new token is made.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%d/%m/%Y}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

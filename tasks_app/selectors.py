@@ -199,6 +199,9 @@ def agency_list_visible_to(*, user, query: str = "") -> QuerySet[Agency]:
 
 TASK_RELATION_LED = "led"
 TASK_RELATION_COORDINATED = "coordinated"
+# Led or coordinated by one of the user's agencies (or below them): the calendar feed's
+# "my agency's tasks", also for monitors and leaders (who see every task otherwise).
+TASK_RELATION_OWN = "own"
 
 
 def task_filter(
@@ -243,8 +246,8 @@ def task_filter(
       `level`: the lead agency's administrative level, by id or code. These read the lead
       agency at `as_of` when the history is annotated (`lead_agency_at`), as reports do;
     - `coordinating_agency`: an agency (id) coordinates the task; `relation`: "led" (the
-      lead agency is one of the user's agencies or below them) or "coordinated" (one of the
-      coordinating agencies is);
+      lead agency is one of the user's agencies or below them), "coordinated" (one of the
+      coordinating agencies is) or "own" (either);
     - `state`: stored states; `category`: report categories at `as_of`; `overdue`:
       overdue at `as_of` or not; `overdue_days`: an ageing band of days overdue at
       `as_of` (AgeingBand); `counted`: the tasks a report counts (withdrawn left out);
@@ -252,7 +255,7 @@ def task_filter(
       of the month of the (current) due date; `due_after`, `due_before`: bounds of it;
     - `needs_reassignment`: flagged "cần giao lại" (the lead agency ceased to exist) or not.
     """
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists, OuterRef, Q
 
     from tasks_app.permissions import own_agency_subtree
 
@@ -293,13 +296,21 @@ def task_filter(
             task_id=OuterRef("pk"), agency_id=coordinating_agency
         )
         tasks = tasks.filter(Exists(through))
-    if relation == TASK_RELATION_LED:
-        tasks = tasks.filter(lead_agency__in=own_agency_subtree(user))
-    elif relation == TASK_RELATION_COORDINATED:
-        coordinated = Task.coordinating_agencies.through.objects.filter(
-            task_id=OuterRef("pk"), agency__in=own_agency_subtree(user)
+    if relation in (TASK_RELATION_LED, TASK_RELATION_COORDINATED, TASK_RELATION_OWN):
+        own = own_agency_subtree(user)
+        led = Q(lead_agency__in=own)
+        coordinated = Exists(
+            Task.coordinating_agencies.through.objects.filter(
+                task_id=OuterRef("pk"), agency__in=own
+            )
         )
-        tasks = tasks.filter(Exists(coordinated))
+        tasks = tasks.filter(
+            {
+                TASK_RELATION_LED: led,
+                TASK_RELATION_COORDINATED: Q(coordinated),
+                TASK_RELATION_OWN: led | coordinated,
+            }[relation]
+        )
     if state:
         tasks = tasks.filter(state__in=list(state))
     if category:
@@ -341,6 +352,37 @@ def task_list_filtered(
     )
     due = F("due").desc(nulls_last=True) if descending else F("due").asc(nulls_last=True)
     return tasks.order_by(due, "plan_id", "code")
+
+
+def task_list_for_calendar(*, user, as_of: datetime.date | None = None) -> TaskQuerySet:
+    """The tasks of a person's calendar feed (issue 17): the staff list's tasks (the one
+    permission scope) that the user's agencies, or those below them, lead or coordinate
+    (`relation="own"`), with a due date and not withdrawn, by due date; open and completed
+    ones (a completed task stays in the calendar, marked done). Each has its `category` at
+    `as_of` and `due_changes`: how many times its due date moved (approved extensions and
+    the monitoring agency's adjustments, both recorded as TaskChange of `due`), which the
+    feed gives as the event's SEQUENCE so that calendar apps replace the event."""
+    from django.db.models import Count, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from tasks_app.choices import TaskState
+    from tasks_app.models import TaskChange
+
+    due_changes = (
+        TaskChange.objects.filter(task_id=OuterRef("pk"), field="due")
+        .order_by()
+        .values("task_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        task_list_filtered(user=user, as_of=as_of, relation=TASK_RELATION_OWN)
+        .filter(due__isnull=False)
+        .exclude(state=TaskState.WITHDRAWN)
+        .annotate(due_changes=Coalesce(Subquery(due_changes), Value(0)))
+        # The feed names no coordinating agency: no need for their query.
+        .prefetch_related(None)
+    )
 
 
 def task_children_visible_to(

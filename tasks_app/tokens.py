@@ -34,6 +34,11 @@ def tokens_of(user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created")
 
 
+def valid_tokens_of(user) -> QuerySet[ApiToken]:
+    """The user's tokens that have not expired (revoked ones are gone)."""
+    return tokens_of(user).filter(expiry__gt=timezone.now())
+
+
 def token_create(*, user, name: str, days: int | None = None) -> tuple[ApiToken, str]:
     """Make a token for `user` and return it with its secret, which is never shown again.
 
@@ -62,7 +67,7 @@ def token_create(*, user, name: str, days: int | None = None) -> tuple[ApiToken,
     with transaction.atomic():
         # Lock the user's row so that two requests at once cannot both pass the limit.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        active = tokens_of(user).filter(expiry__gt=timezone.now()).count()
+        active = valid_tokens_of(user).count()
         if active >= settings.API_TOKEN_LIMIT_PER_USER:
             raise ValidationError(
                 {

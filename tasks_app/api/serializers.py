@@ -640,6 +640,20 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField(allow_blank=True)
     memberships = MembershipSerializer(many=True)
     capabilities = CapabilitiesSerializer()
+    calendar_url = serializers.URLField(
+        allow_null=True,
+        help_text=(
+            "The user's iCal feed of due dates (/calendar/<token>.ics), for Google Calendar, "
+            "Outlook or Thunderbird; null when revoked. POST /api/v1/me/calendar/rotate/ "
+            "gives a new one, /revoke/ revokes it."
+        ),
+    )
+
+
+class CalendarFeedSerializer(serializers.Serializer):
+    calendar_url = serializers.URLField(
+        allow_null=True, help_text="The feed's URL; null once revoked."
+    )
 
 
 class TokenRequestSerializer(AuthTokenSerializer):

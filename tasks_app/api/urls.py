@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from tasks_app.api import plan_import, views
+from tasks_app.api import feeds, plan_import, views
 
 app_name = "api"
 
@@ -18,6 +18,8 @@ router.register("auth/tokens", views.ApiTokenViewSet, basename="auth-tokens")
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/calendar/rotate/", feeds.MeCalendarRotateView.as_view(), name="calendar-rotate"),
+    path("me/calendar/revoke/", feeds.MeCalendarRevokeView.as_view(), name="calendar-revoke"),
     # Any non-slash id reaches the view, which answers a JSON 404 for a malformed one.
     re_path(
         r"^evidence/(?P<pk>[^/]+)/download/$",

@@ -32,7 +32,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plan_tracker.db import prepared_statements
-from tasks_app import formatting, permissions, plan_services, selectors, services, tokens
+from tasks_app import (
+    calendar_feed,
+    formatting,
+    permissions,
+    plan_services,
+    selectors,
+    services,
+    tokens,
+)
 from tasks_app.api import serializers as s
 from tasks_app.api.common import (
     ANY_ID,
@@ -214,6 +222,7 @@ class MeView(APIView):
     @extend_schema(responses=s.MeSerializer, tags=["me"])
     def get(self, request):
         user = request.user
+        feed = calendar_feed.calendar_feed_get(user=user)
         data = {
             "id": user.pk,
             "username": user.get_username(),
@@ -227,6 +236,8 @@ class MeView(APIView):
                 "is_monitor": permissions.is_monitor(user),
                 "is_leader": permissions.is_leader(user),
             },
+            # Made on first use (issue 17); null once revoked.
+            "calendar_url": calendar_feed.feed_url(request, feed),
         }
         return Response(s.MeSerializer(data).data)
 

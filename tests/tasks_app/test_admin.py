@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from tasks_app import services, tokens
+from tasks_app import calendar_feed, services, tokens
 from tasks_app.choices import (
     ExtensionStatus,
     ReportCategory,
@@ -26,6 +26,7 @@ from tasks_app.choices import (
 from tasks_app.models import (
     AgencySuccession,
     ApiToken,
+    CalendarFeed,
     DeadlineExtension,
     DtiIndex,
     Evidence,
@@ -51,7 +52,15 @@ TASKS_APP_MODELS = sorted(
 )
 # History is appended by the services only; the admin never adds it. API tokens are made only
 # by their owner (the secret is shown once, to them).
-NO_ADD_IN_ADMIN = {StatusUpdate, Evidence, DeadlineExtension, TaskChange, SheetUpload, ApiToken}
+NO_ADD_IN_ADMIN = {
+    StatusUpdate,
+    Evidence,
+    DeadlineExtension,
+    TaskChange,
+    SheetUpload,
+    ApiToken,
+    CalendarFeed,
+}
 
 
 def url(model, view, *args):
@@ -155,6 +164,7 @@ def one_of_each(task, agencies, manager, plan, area, admin_user):
             change,
             upload,
             tokens.token_create(user=manager, name="Kết nối LGSP")[0],
+            calendar_feed.calendar_feed_get(user=manager),
         )
     }
 
