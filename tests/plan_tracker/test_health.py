@@ -2,10 +2,15 @@
 all is well, 503 when a component is down, warnings for late runs; no login, no secrets."""
 
 import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import redis
 import time_machine
+from django.conf import settings as settings_module
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from plan_tracker.celery import app
@@ -201,3 +206,60 @@ def test_health_is_not_redirected_to_https_in_production(client, settings, embed
     response = health(client)  # a probe over plain http inside the network
     assert response.status_code == 200
     assert response.json()["ReminderRun"] == "OK"
+
+
+# --- docker-compose's health check of the web service (scripts/healthcheck.py) --------------------
+
+
+def run_healthcheck(live_server) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(Path(settings_module.BASE_DIR) / "scripts" / "healthcheck.py")],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HEALTHCHECK_URL": f"{live_server.url}/health/",
+            "ALLOWED_HOSTS": ".tinh.example.gov.vn,localhost",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_health_check_passes_when_all_is_up(
+    live_server, settings, embedded, recent_runs
+):
+    # Sent with the Host of ALLOWED_HOSTS, as production settings require.
+    settings.ALLOWED_HOSTS = [".tinh.example.gov.vn"]
+    result = run_healthcheck(live_server)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compose_health_check_fails_when_redis_is_down(live_server, settings, recent_runs):
+    settings.ALLOWED_HOSTS = [".tinh.example.gov.vn"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://{CLOSED}/1",
+        }
+    }
+    settings.CELERY_BROKER_URL = f"redis://{CLOSED}/0"
+    result = run_healthcheck(live_server)
+    assert result.returncode == 1
+    assert "answered 503" in result.stderr
+
+
+def test_the_compose_health_check_fails_when_nothing_listens():
+    result = subprocess.run(
+        [sys.executable, "scripts/healthcheck.py"],
+        env={"PATH": os.environ.get("PATH", ""), "HEALTHCHECK_URL": f"http://{CLOSED}/health/"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=settings_module.BASE_DIR,
+    )
+    assert result.returncode == 1
+    assert "refused" in result.stderr.lower()
