@@ -6,6 +6,7 @@ every token, key and userinfo answer crosses real HTTP: nothing is mocked.
 """
 
 import datetime
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +20,7 @@ from tasks_app.choices import Role
 from tasks_app.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 from tests.oidc_provider import make_key
+from tests.plan_tracker.test_env import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -373,3 +375,65 @@ def test_single_sign_on_is_off_without_a_client_id(client, db):
     assert SSO_BUTTON not in client.get(reverse("login")).content.decode()
     assert client.get(reverse("oidc_authentication_init")).status_code == 404
     assert client.get(reverse("oidc_authentication_callback")).status_code == 404
+
+
+# --- Working with the login lockout (django-axes) ---------------------------------------------
+
+
+def test_a_locked_out_address_cannot_log_in_through_the_provider_either(client, sso, officer):
+    sso.add_account("officer", PASSWORD)
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "officer", "password": "sai"})
+
+    response = sso_login(client, sso, "officer")
+
+    assert response.status_code == 429
+    assert "Đăng nhập sai quá nhiều lần" in response.content.decode()
+    assert not is_logged_in(client)
+
+
+# --- Configuration (settings.py, read in a fresh process) -------------------------------------
+
+SHOW_SSO = """
+import json
+from django.conf import settings as s
+print(json.dumps({
+    "backends": s.AUTHENTICATION_BACKENDS,
+    "form_action": s.CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"],
+}))
+"""
+BASE_ENV = {"DEBUG": "true", "SECRET_KEY": "x" * 50}
+
+
+def test_settings_add_the_providers_origin_to_form_action_for_its_logout():
+    result = run_python(
+        SHOW_SSO,
+        **BASE_ENV,
+        OIDC_RP_CLIENT_ID="plan-tracker",
+        OIDC_RP_CLIENT_SECRET="bi-mat",
+        OIDC_OP_ISSUER="https://sso.ninhbinh.gov.vn/realms/ninhbinh",
+    )
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["form_action"] == ["'self'", "https://sso.ninhbinh.gov.vn"]
+    assert shown["backends"][-1] == "plan_tracker.oidc.SsoBackend"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OIDC_OP_ISSUER": "https://sso.example"}, "OIDC_RP_CLIENT_SECRET is required"),
+        ({"OIDC_RP_CLIENT_SECRET": "bi-mat"}, "Single sign-on needs OIDC_OP_ISSUER"),
+        (
+            {"OIDC_RP_CLIENT_SECRET": "b", "OIDC_OP_ISSUER": "https://s", "OIDC_MATCH_FIELD": "x"},
+            "OIDC_MATCH_FIELD must be username or email",
+        ),
+    ],
+    ids=["no-secret", "no-provider", "bad-match-field"],
+)
+def test_settings_refuse_an_incomplete_single_sign_on_configuration(env, message):
+    result = run_python(SHOW_SSO, **BASE_ENV, OIDC_RP_CLIENT_ID="plan-tracker", **env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
