@@ -116,8 +116,7 @@ def get_setting(attr: str, *default):
         if default:
             return default[0]
         raise ImproperlyConfigured(
-            f"{attr} is not set and the provider's discovery document has no "
-            f"{ENDPOINTS[attr]}."
+            f"{attr} is not set and the provider's discovery document has no {ENDPOINTS[attr]}."
         )
     return import_from_settings(attr, *default)
 
@@ -261,7 +260,9 @@ def failure_page(request: HttpRequest, reason: str) -> HttpResponse:
             "Your single sign-on account has no account in this system yet. Please ask the "
             "system administrator to create it."
         ),
-        DISABLED: _("Your account in this system is disabled. Please contact the system administrator."),
+        DISABLED: _(
+            "Your account in this system is disabled. Please contact the system administrator."
+        ),
         MISSING_CLAIM: _(
             "The single sign-on service did not send your user name, so you cannot be "
             "recognised. Please tell the system administrator."

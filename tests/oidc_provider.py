@@ -174,7 +174,9 @@ class Provider:
         if problem:
             return "400 Bad Request", [], problem.encode()
         account = self.accounts.get(body.get("username", ""))
-        if account is None or not secrets.compare_digest(account.password, body.get("password", "")):
+        if account is None or not secrets.compare_digest(
+            account.password, body.get("password", "")
+        ):
             return self._form(body, "Sai tên đăng nhập hoặc mật khẩu.")
         code = secrets.token_urlsafe(24)
         self._codes[code] = {**body, "account": account}
@@ -191,8 +193,7 @@ class Provider:
             body.get("grant_type") != "authorization_code"
             or grant is None
             or grant["redirect_uri"] != body.get("redirect_uri")
-            or create_s256_code_challenge(body.get("code_verifier", ""))
-            != grant["code_challenge"]
+            or create_s256_code_challenge(body.get("code_verifier", "")) != grant["code_challenge"]
         ):
             return self._json({"error": "invalid_grant"}, "400 Bad Request")
         account = grant["account"]

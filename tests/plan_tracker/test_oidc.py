@@ -122,9 +122,7 @@ def test_a_local_account_is_matched_by_user_name_and_keeps_its_membership(
     ]
 
 
-def test_matching_by_email_finds_the_account_whatever_its_user_name(
-    client, sso, settings, officer
-):
+def test_matching_by_email_finds_the_account_whatever_its_user_name(client, sso, settings, officer):
     settings.OIDC_USERNAME_CLAIM = "email"
     settings.OIDC_MATCH_FIELD = "email"
     officer.email = "Officer@HaiHau.gov.vn"
@@ -274,7 +272,7 @@ def test_a_password_login_logs_out_without_visiting_the_provider(client, sso, of
     assert not is_logged_in(client)
 
 
-# --- Refusals --------------------------------------------------------------------------------------
+# --- Refusals ------------------------------------------------------------------------------------
 
 
 def test_a_state_this_browser_did_not_start_is_refused_and_nothing_is_created(client, sso):
