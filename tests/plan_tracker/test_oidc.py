@@ -160,6 +160,8 @@ def test_without_claims_the_person_waits_until_an_admin_gives_an_agency(
     listing = client.get(reverse("tasks_app:task-list"))
     assert WAITING in listing.content.decode()
     assert task.title not in listing.content.decode()
+    assert WAITING in client.get(reverse("reports:dashboard")).content.decode()
+    assert "Đổi mật khẩu" not in listing.content.decode()  # no password to change here
 
     # The administrator gives the agency; the next login lands on its tasks.
     person = get_user_model().objects.get(username="nguoimoi")
@@ -358,6 +360,16 @@ def test_without_account_creation_an_unknown_person_is_told_to_ask(client, sso, 
     assert response.status_code == 403
     assert "chưa có tài khoản" in response.content.decode()
     assert not get_user_model().objects.filter(username="nguoimoi").exists()
+
+
+def test_a_login_the_provider_refused_says_what_it_answered(client, sso):
+    response = client.get(
+        reverse("oidc_authentication_callback"), {"error": "access_denied", "state": "x"}
+    )
+
+    assert response.status_code == 400
+    assert "không cho phép đăng nhập (phản hồi: access_denied)" in response.content.decode()
+    assert not is_logged_in(client)
 
 
 def test_an_unreachable_provider_is_a_clear_page(client, sso):
