@@ -9,7 +9,7 @@ read once per process and kept) unless an OIDC_OP_*_ENDPOINT variable names one 
   provider's JWKS, audience, issuer, expiry, nonce; PKCE on the code), matches the person by
   OIDC_USERNAME_CLAIM to the local username (or e-mail, OIDC_MATCH_FIELD), creates the
   account on a first login (OIDC_CREATE_USER) and gives the membership the claims name
-  (services.membership_grant_from_claims). Accounts of the admin site (staff, superusers)
+  (services.membership_grant_from_claims). Superuser accounts (the system administrator)
   log in with their password only: a provider's account of the same name cannot take them.
 - The views start the login, take the callback and log out; every refusal is a page in
   Vietnamese saying what happened, never Django's bare 400.
@@ -28,6 +28,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -203,23 +204,24 @@ class SsoBackend(OIDCAuthenticationBackend):
         provider), then the membership the claims name."""
         from tasks_app import services
 
-        user = self.UserModel.objects.create_user(
-            self._match_value(claims)[:150], email=claims.get("email") or ""
-        )
-        self._copy_names(user, claims)
-        services.membership_grant_from_claims(user=user, claims=claims)
+        with transaction.atomic():
+            user = self.UserModel.objects.create_user(
+                self._match_value(claims)[:150], email=claims.get("email") or ""
+            )
+            self._copy_names(user, claims)
+            services.membership_grant_from_claims(user=user, claims=claims)
         return user
 
     def update_user(self, user, claims):
         """A later login: names and e-mail as the provider has them now, and the membership
-        the claims name if not held yet. Admin-site accounts are refused."""
+        the claims name if not held yet. Superuser accounts are refused."""
         from tasks_app import services
 
         # The administrator's accounts stay local: a provider's account that happens to
         # carry the same name must not become a superuser.
-        if user.is_superuser or user.is_staff:
+        if user.is_superuser:
             _refuse(self.request, ADMIN_ACCOUNT)
-            raise SuspiciousOperation(f"{user} is an admin-site account.")
+            raise SuspiciousOperation(f"{user} is a superuser account.")
         if not user.is_active:
             return user  # the callback view refuses it and says why
         self._copy_names(user, claims)
@@ -305,7 +307,7 @@ class SsoStartView(OIDCAuthenticationRequestView):
 class SsoCallbackView(OIDCAuthenticationCallbackView):
     """/oidc/callback/: the provider sends the person back here with a code; the backend
     checks it and the person lands where the login page sends them (their tasks). A refusal
-    (a state this browser did not start, a token the provider did not sign, an admin-site
+    (a state this browser did not start, a token the provider did not sign, a superuser
     account…) is a page saying so; nothing is created."""
 
     get_settings = staticmethod(get_setting)

@@ -327,7 +327,7 @@ def test_an_id_token_issued_for_another_application_is_refused(client, sso):
     assert not get_user_model().objects.filter(username="nguoimoi").exists()
 
 
-def test_an_admin_site_account_cannot_be_taken_through_the_provider(client, sso):
+def test_the_superuser_account_cannot_be_taken_through_the_provider(client, sso):
     UserFactory(username="admin", is_superuser=True, is_staff=True)
     sso.add_account("admin", PASSWORD, agency="STTTT", role="monitor")
 
@@ -337,6 +337,17 @@ def test_an_admin_site_account_cannot_be_taken_through_the_provider(client, sso)
     assert "chỉ đăng nhập bằng mật khẩu" in response.content.decode()
     assert not is_logged_in(client)
     assert not Membership.objects.exists()
+
+
+def test_a_provider_that_does_not_send_the_name_claim_is_refused(client, sso, settings):
+    settings.OIDC_USERNAME_CLAIM = "upn"  # not among the provider's claims
+    sso.add_account("nguoimoi", PASSWORD)
+
+    response = sso_login(client, sso, "nguoimoi")
+
+    assert response.status_code == 400
+    assert "không gửi tên đăng nhập" in response.content.decode()
+    assert not get_user_model().objects.filter(username="nguoimoi").exists()
 
 
 def test_a_disabled_account_is_told_so(client, sso, officer):
