@@ -435,6 +435,56 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # No start-up banner on every command; failed logins are still logged as warnings.
 AXES_VERBOSE = False
 
+# --- Issue 17: single sign-on with OpenID Connect (plan_tracker/oidc.py) ----------------------
+# Off unless OIDC_RP_CLIENT_ID is set. The provider's endpoints come from its discovery
+# document (OIDC_OP_ISSUER + /.well-known/openid-configuration, read once per process) unless
+# an OIDC_OP_*_ENDPOINT variable names one. People are matched by OIDC_USERNAME_CLAIM to the
+# local username (OIDC_MATCH_FIELD=email: to the e-mail address); the agency (its code) and
+# the role come from OIDC_AGENCY_CLAIM and OIDC_ROLE_CLAIM when set
+# (services.membership_grant_from_claims), else an administrator gives them.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_MATCH_FIELD = env_str("OIDC_MATCH_FIELD", "username")
+OIDC_AGENCY_CLAIM = env_str("OIDC_AGENCY_CLAIM", "")
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "")
+OIDC_DEFAULT_ROLE = env_str("OIDC_DEFAULT_ROLE", "officer")
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
+# PKCE on the code; the ID token kept in the session as the logout hint for the provider.
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True
+if OIDC_RP_CLIENT_ID:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_SECRET is required with OIDC_RP_CLIENT_ID.")
+    _endpoints = [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT]
+    if not OIDC_OP_ISSUER and not (all(_endpoints) and OIDC_OP_JWKS_ENDPOINT):
+        raise ImproperlyConfigured(
+            "Single sign-on needs OIDC_OP_ISSUER, or OIDC_OP_AUTHORIZATION_ENDPOINT, "
+            "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT and OIDC_OP_JWKS_ENDPOINT."
+        )
+    if OIDC_MATCH_FIELD not in ("username", "email"):
+        raise ImproperlyConfigured(
+            f"OIDC_MATCH_FIELD must be username or email, got {OIDC_MATCH_FIELD!r}."
+        )
+    # The logout form posts to us and we redirect to the provider's end_session endpoint:
+    # Chromium checks that redirect against the page's form-action.
+    for _url in (OIDC_OP_ISSUER, OIDC_OP_LOGOUT_ENDPOINT):
+        _origin = "/".join(_url.split("/")[:3])
+        if _origin and _origin not in CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]:
+            CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_origin)
+# Last: it answers only the provider's callback (after axes' lockout check).
+AUTHENTICATION_BACKENDS.append("plan_tracker.oidc.SsoBackend")
+
 # --- Celery ---------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL, kombu's filesystem transport under var/celery/ carries the
 # messages: a worker and beat run on one machine with no broker server.

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from plan_tracker import oidc
 from plan_tracker.health import HealthView
 from reports.urls_archive import api_urlpatterns as report_api_urlpatterns
 from tasks_app import views_account
@@ -14,14 +15,13 @@ from tasks_app.forms import LoginForm, PasswordChangeForm
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Staff pages: login/logout/password change, the language switch, the task pages.
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    # The login page offers single sign-on when it is configured; logging out of a single
+    # sign-on session goes on to the provider's logout (plan_tracker/oidc.py).
+    path("accounts/login/", oidc.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("accounts/logout/", oidc.LogoutView.as_view(), name="logout"),
+    # Issue 17: single sign-on (OpenID Connect); both answer 404 while it is off.
+    path("oidc/authenticate/", oidc.SsoStartView.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.SsoCallbackView.as_view(), name="oidc_authentication_callback"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm),

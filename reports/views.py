@@ -32,7 +32,7 @@ from reports.selectors import (
 )
 from tasks_app.choices import ReportCategory
 from tasks_app.collation import vi_sort_key
-from tasks_app.permissions import sees_everything
+from tasks_app.permissions import awaits_agency, sees_everything
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A level with more agencies than this (the communes: hundreds in a province, thousands in
@@ -86,7 +86,10 @@ def _finish(response: HttpResponse) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Headline figures, categories per priority area, agency rankings per level, the
-    overdue list, KPI progress; the trend arrives as a fragment (`dashboard_trend_part`)."""
+    overdue list, KPI progress; the trend arrives as a fragment (`dashboard_trend_part`). A
+    person without an agency yet is told whom to ask instead of empty figures."""
+    if awaits_agency(request.user):
+        return render(request, "tasks_app/start_no_agency.html", {})
     form = DashboardFilterForm(request.GET or None, user=request.user)
     filters = form.to_filters()
     context = {

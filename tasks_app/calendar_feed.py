@@ -15,8 +15,8 @@ their URL on their page whenever they set up a calendar (README "Calendar feeds"
 
 import datetime
 import secrets
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction

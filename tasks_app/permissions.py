@@ -145,6 +145,17 @@ def has_agency(user) -> bool:
     return bool(_active(user) and _memberships(user))
 
 
+def awaits_agency(user) -> bool:
+    """Whether a signed-in person has nothing to see or do yet: no role in any agency today
+    and no view of the whole plan (a first single sign-on login before an agency is given).
+    The pages show them whom to ask instead of empty lists."""
+    # Monitors (the superuser included) and leaders read the whole plan without an agency.
+    if sees_everything(user):
+        return False
+    # An inactive account holds nothing; an active one waits when no membership is in force.
+    return _active(user) and not has_agency(user)
+
+
 def _subtree(paths: list[str]) -> QuerySet[Agency]:
     """The agencies at or below the given paths (Agency.objects.subtree_of by path)."""
     condition = Q(pk__in=[])

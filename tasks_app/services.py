@@ -31,6 +31,7 @@ from tasks_app.choices import (
     ChangeSource,
     ExtensionKind,
     ExtensionStatus,
+    Role,
     TaskState,
     UpdateKind,
 )
@@ -1328,5 +1329,89 @@ def membership_transfer(
                 queryset=[*to_move, *created],
                 action_flag=CHANGE,
                 change_message=message % values,
+            )
+    return created
+
+
+# --- Single sign-on (issue 17) -------------------------------------------------------------------
+
+
+def _claim(claims: dict, name: str) -> Any:
+    """The claim `name` of the provider's answer; a dotted name reads a nested claim
+    (Keycloak puts realm roles under `realm_access.roles`)."""
+    value: Any = claims
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _claim_values(value: Any) -> list[str]:
+    """A claim holding one value or a list of them, as a list of non-empty strings."""
+    items = value if isinstance(value, list) else [value]
+    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+
+def membership_grant_from_claims(
+    *, user, claims: dict, on: datetime.date | None = None
+) -> list[Membership]:
+    """Give a person who logged in through single sign-on the membership the provider's
+    claims name (settings OIDC_AGENCY_CLAIM, OIDC_ROLE_CLAIM, OIDC_DEFAULT_ROLE): the
+    agency by its code, in force on `on` (today), and each role the claim lists that is a
+    role of the product (a provider lists other roles too); without a role claim, the
+    default role. The membership starts on `on` and the admin history records it.
+
+    Nothing happens when the claims name no agency, an unknown or ended agency, or no known
+    role: the person then waits for an administrator (permissions.awaits_agency), and the
+    reason is logged for them. It never ends or reopens a membership: moves between
+    agencies stay with the monitoring agency (membership_transfer) and the admin, so a
+    membership someone ended is not brought back by a stale attribute of the provider.
+    Safe to run at every login: a membership already held is kept as it is. Returns the
+    memberships created."""
+    import logging
+
+    from django.contrib.admin.models import ADDITION, LogEntry
+
+    log = logging.getLogger(__name__)
+    on = on or timezone.localdate()
+    # 1. The agency: its code in the configured claim, an agency in force on the day.
+    if not settings.OIDC_AGENCY_CLAIM:
+        return []
+    codes = _claim_values(_claim(claims, settings.OIDC_AGENCY_CLAIM))
+    if len(codes) != 1:
+        if codes:
+            log.warning("SSO: %s names several agencies %s; none given.", user, codes)
+        return []
+    agency = Agency.objects.filter(code=codes[0]).first()
+    if agency is None or not agency.is_valid_on(on):
+        log.warning("SSO: %s names agency %r, unknown or ended; none given.", user, codes[0])
+        return []
+    # 2. The roles: those of the claim that the product knows, else the default role.
+    if settings.OIDC_ROLE_CLAIM:
+        named = _claim_values(_claim(claims, settings.OIDC_ROLE_CLAIM))
+    else:
+        named = [settings.OIDC_DEFAULT_ROLE]
+    roles = sorted({role for role in named if role in Role.values})
+    if not roles:
+        log.warning("SSO: %s has no known role in %r; none given.", user, named)
+        return []
+    # 3. One membership per role, created once (the unique constraint settles a race).
+    created = []
+    with transaction.atomic():
+        for role in roles:
+            membership, is_new = Membership.objects.get_or_create(
+                user=user, agency=agency, role=role, defaults={"valid_from": on}
+            )
+            if is_new:
+                created.append(membership)
+            elif (membership.valid_from or on) > on or (membership.valid_to or on) < on:
+                log.warning("SSO: %s's membership %s is not in force; left.", user, membership)
+        if created:
+            LogEntry.objects.log_actions(
+                user_id=user.pk,
+                queryset=created,
+                action_flag=ADDITION,
+                change_message=_("Given at single sign-on, from the identity provider's claims."),
             )
     return created

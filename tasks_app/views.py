@@ -125,7 +125,7 @@ def start(request: HttpRequest) -> HttpResponse:
     instead of an empty list."""
     if permissions.is_leader(request.user):
         return redirect("reports:dashboard")  # by URL name: tasks_app does not import reports
-    if not permissions.sees_everything(request.user) and not permissions.has_agency(request.user):
+    if permissions.awaits_agency(request.user):
         return render(request, "tasks_app/start_no_agency.html", {})
     return redirect("tasks_app:task-list")
 
@@ -134,7 +134,9 @@ def start(request: HttpRequest) -> HttpResponse:
 def task_list(request: HttpRequest) -> HttpResponse:
     """Nhiệm vụ của đơn vị: the tasks of my agency and its sub-units (all tasks for monitors
     and leaders), filtered, searched and sorted by due date; an htmx request gets only the
-    table."""
+    table. A person without an agency yet is told whom to ask instead of an empty list."""
+    if permissions.awaits_agency(request.user):
+        return render(request, "tasks_app/start_no_agency.html", {})
     today = timezone.localdate()
     form = TaskFilterForm(
         request.GET,

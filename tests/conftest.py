@@ -8,6 +8,7 @@ UBND tỉnh (province)
 leader of UBND tỉnh: `leader`
 """
 
+import copy
 import datetime
 from pathlib import Path
 
@@ -240,3 +241,36 @@ def database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+# --- Issue 17: single sign-on against the tests' OpenID provider (tests/oidc_provider.py) --------
+
+
+@pytest.fixture
+def sso_provider():
+    """A running OpenID provider on 127.0.0.1 (a free port), stopped after the test."""
+    from tests.oidc_provider import Provider
+
+    provider = Provider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso(settings, sso_provider):
+    """Single sign-on on, against `sso_provider`, as a Keycloak deployment would configure
+    it: the agency code in the claim `agency`, the role in `role`."""
+    from plan_tracker import oidc
+
+    settings.OIDC_RP_CLIENT_ID = sso_provider.client_id
+    settings.OIDC_RP_CLIENT_SECRET = sso_provider.client_secret
+    settings.OIDC_OP_ISSUER = sso_provider.issuer
+    settings.OIDC_AGENCY_CLAIM = "agency"
+    settings.OIDC_ROLE_CLAIM = "role"
+    # What settings.py does with OIDC_OP_ISSUER: the logout may redirect to the provider.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"].append(sso_provider.issuer)
+    settings.CONTENT_SECURITY_POLICY = policy
+    oidc.forget_discovery()
+    yield sso_provider
+    oidc.forget_discovery()
