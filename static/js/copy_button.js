@@ -1,5 +1,6 @@
-/* The account page: a button that copies the calendar link. Without JavaScript the button
-   stays hidden and the link can be selected in its read-only field. */
+/* A button that copies the value of a read-only field (data-copy-target: the field's id), on
+   the account page (calendar link) and the API tokens page (a new token). Without JavaScript
+   the button stays hidden and the value can be selected in its read-only field. */
 (function () {
   "use strict";
 
