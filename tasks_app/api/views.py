@@ -11,8 +11,10 @@ Guarantees common to every view:
 """
 
 from contextlib import nullcontext
+from urllib.parse import urlencode
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -318,8 +320,9 @@ _AS_OF = s.AsOfQuerySerializer
 @extend_schema_view(
     list=extend_schema(summary="Tasks the user may see, with their category at `as_of`"),
     retrieve=extend_schema(
-        summary="One task, its visible children and what the user may do with it",
-        parameters=[_AS_OF],
+        summary="One task, its visible children and what the user may do with it; with "
+        "`?expand=updates`, its latest status updates",
+        parameters=[_AS_OF, s.TaskExpandQuerySerializer],
     ),
 )
 class TaskViewSet(
@@ -415,10 +418,31 @@ class TaskViewSet(
         return Response(data) if page is None else self.get_paginated_response(data)
 
     def retrieve(self, request, pk=None):
+        query = s.TaskExpandQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         try:
-            return Response(self._task_data(pk, detail=True))
+            data = self._task_data(pk, detail=True)
         except (Task.DoesNotExist, *MALFORMED_ID) as error:
             raise Http404 from error
+        if query.validated_data.get("expand") == "updates":
+            data["updates"] = self._latest_updates(data["id"])
+        return Response(data)
+
+    def _latest_updates(self, pk: int) -> dict:
+        """The first page of the task's history (GET updates/?page_size=LATEST_UPDATES),
+        read with its evidence in one query; `next` is its page 2 when there is more.
+        Issue 18: a task with its history in one request instead of two."""
+        updates = selectors.StatusUpdatePages(task_id=pk)[: s.LATEST_UPDATES + 1]
+        rest = None
+        if len(updates) > s.LATEST_UPDATES:
+            history = reverse("api:task-updates", kwargs={"pk": pk})
+            rest = self.request.build_absolute_uri(
+                f"{history}?{urlencode({'page': 2, 'page_size': s.LATEST_UPDATES})}"
+            )
+        return {
+            "results": s.status_update_list_data(updates[: s.LATEST_UPDATES]),
+            "next": rest,
+        }
 
     @extend_schema(
         summary="Create a task (monitoring agency)",
@@ -565,7 +589,7 @@ class TaskViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def updates(self, request, pk=None):
         task = self._task()
-        page = self.paginate_queryset(selectors.status_update_list_for_task(task=task))
+        page = self.paginate_queryset(selectors.StatusUpdatePages(task_id=task.pk))
         return self.get_paginated_response(s.status_update_list_data(page))
 
     @extend_schema(
