@@ -506,11 +506,18 @@ def task_rows_with_days_late(rows: list[dict], as_of: datetime.date) -> list[dic
     late = [row["id"] for row in rows if row["category"] == ReportCategory.COMPLETED_LATE]
     found: dict[int, int | None] = {}
     if late:
+        # The history's expressions resolved once per date (built_once): building them was
+        # 2 of the 3.4 ms this took on one agency's list (issue 18).
+        history = built_once(
+            "days late",
+            lambda: Task.objects.with_history_at(as_of).values_list(
+                "pk", "completed_on_at", "due_at_completion"
+            ),
+            as_of=as_of,
+        )
         found = {
             pk: days_late(completed_on, due)
-            for pk, completed_on, due in Task.objects.filter(pk__in=late)
-            .with_history_at(as_of)
-            .values_list("pk", "completed_on_at", "due_at_completion")
+            for pk, completed_on, due in history.filter(pk__in=late)
         }
     for row in rows:
         row["days_late"] = found.get(row["id"])
