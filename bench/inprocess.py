@@ -9,7 +9,8 @@ bench/api.py's in-process row). Run it from each tree in turn, several rounds, o
 bench database of bench/api.py (BENCH_DATABASE_URL to name another): on a shared machine
 only interleaved runs compare. Used for issue 12 (bench/README.md); results in
 bench/results/issue12-inprocess.jsonl. Issue 18 added, through the test client, a task with
-its history in one request (`?expand=updates`, as the monitor) and one agency's tasks (the
+its history in one request (`?expand=updates`, as the monitor; two requests in a tree
+without it) and one agency's tasks (the
 district manager's list filtered to the agency of the district with about 40 tasks);
 results in bench/results/issue18-inprocess.jsonl.
 """
@@ -105,6 +106,9 @@ def main() -> None:
         for i in range(WARM_UP + 40):
             started, started_cpu = time.perf_counter(), time.process_time()
             answer = reader.get(paths[i % len(paths)])
+            if "expand=updates" in paths[i % len(paths)] and "updates" not in answer.json():
+                # A tree before issue 18: the history takes a second request.
+                answer = reader.get(paths[i % len(paths)].replace("?expand=updates", "updates/"))
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             assert answer.status_code == 200, answer.content[:300]

@@ -10,7 +10,7 @@ import functools
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -383,8 +383,14 @@ def _date(value: datetime.date | None) -> str | None:
 
 
 def _labels() -> tuple[dict, dict]:
-    """The state and category labels in the active language (translated once per answer,
-    not once per row)."""
+    """The state and category labels in the active language (translated once per language
+    and process, not once per row: a request's answers only read them)."""
+    return _labels_in(translation.get_language())
+
+
+@functools.lru_cache(maxsize=16)
+def _labels_in(language: str | None) -> tuple[dict, dict]:
+    # `language` is the active one: the lazy labels are translated into it here.
     return (
         {value: str(label) for value, label in TaskState.choices},
         {value: str(label) for value, label in ReportCategory.choices},
