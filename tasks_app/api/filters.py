@@ -97,6 +97,17 @@ class TaskFilter(filters.FilterSet):
         model = Task
         fields: list[str] = []
 
+    def get_form_class(self):
+        """The form that parses the parameters, built once per process: django-filter
+        builds a form field per filter on every request, a millisecond of one agency's
+        list (issue 18). Its fields take nothing from the request, and each form made from
+        it gets copies of them, as Django's forms do."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_queryset(self, queryset):
         params = dict(self.form.cleaned_data)
         as_of = params.pop("as_of", None) or timezone.localdate()
