@@ -220,3 +220,59 @@ def test_an_image_and_a_pdf_on_one_update_keep_their_order_in_the_history(task, 
     [update] = reader.get(f"/api/v1/tasks/{task.pk}/updates/").json()["results"]
     assert [f["name"] for f in update["evidence"]] == ["z-anh.png", "a-bien-ban.pdf"]
     assert [f["content_type"] for f in update["evidence"]] == ["image/png", "application/pdf"]
+
+
+# --- The list's page read with SQL built once per query string ---------------------------------
+
+
+def _cached_list_keys() -> list[tuple]:
+    from django.db import connections
+
+    cache = connections["default"].__dict__.get("plan_tracker_compiled_rows", {})
+    return [key for key in cache if key[0] == "task list page"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?page_size=2",
+        "?page_size=2&page=2",
+        "?state=not_started&state=in_progress&ordering=-code",
+        "?lead_agency={haihau}",
+        "?category=not_started&page_size=5",
+    ],
+)
+def test_a_list_read_with_sql_built_once_answers_as_one_built_each_time(
+    make_task, agencies, api_client, monitor, manager, query
+):
+    for n in range(4):
+        make_task(code=f"L{n}", lead_agency=agencies["haihau" if n % 2 else "giaothuy"])
+    url = "/api/v1/tasks/" + query.format(haihau=agencies["haihau"].pk)
+    for reader in (monitor, manager):
+        client = api_client(reader)
+        first = client.get(url)
+        assert first.status_code == 200
+        make_task(code=f"M-{reader.username}")  # the rows are read again, not kept
+        again = client.get(url).json()
+        uncached = client.get(url + ("&" if "?" in url else "?") + "q=").json()  # not cached
+        assert (again["count"], again["results"]) == (uncached["count"], uncached["results"])
+        if not query:  # the new task is on the page: the rows were read again
+            assert f"M-{reader.username}" in [row["code"] for row in again["results"]]
+    assert _cached_list_keys()
+
+
+def test_a_list_whose_filters_read_the_database_is_built_each_time(
+    make_task, agencies, api_client, monitor
+):
+    from django.db import connections
+
+    connections["default"].__dict__.pop("plan_tracker_compiled_rows", None)
+    make_task(code="L1")
+    client = api_client(monitor)
+    district = agencies["haihau"].pk
+    for query in (f"?lead_agency={district}&subtree=true", "?q=L1", "?relation=led"):
+        assert client.get(f"/api/v1/tasks/{query}").status_code == 200
+    assert _cached_list_keys() == []
+    assert client.get(f"/api/v1/tasks/?lead_agency={district}").status_code == 200
+    assert len(_cached_list_keys()) == 1
