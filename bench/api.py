@@ -433,7 +433,11 @@ def main(argv: list[str] | None = None) -> int:
             *([f"WARNING: {busy}."] if busy else []),
             "Throttling stays on with rates far above the load (API_THROTTLE_USER=1000000/min).",
             "Database connections persist (DATABASE_CONN_MAX_AGE=60 with health checks, the "
-            "production default since this run's revision); opening one cost 5-7 ms.",
+            "production default since this run's revision); opening one cost 5-7 ms. Since "
+            "issue 18 the health check polls the socket and sends SELECT 1 only after "
+            "DATABASE_HEALTH_CHECK_IDLE_SECONDS (10) or when the server wrote to it.",
+            "Issue 18: lists that fit on one page run no count; a task's latest updates come "
+            "with it (?expand=updates), their evidence in the same query.",
             "Task answers (list, detail, write results) are built from value rows, not "
             "TaskSerializer's fields; the category expression is resolved once per date "
             "and process; a write answers from one leaf-category row query (the full "
