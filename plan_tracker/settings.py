@@ -117,6 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c jit=off -c work_mem={env_str('DATABASE_WORK_MEM', '32MB')}"
     )
+    # Django's backend whose health check sends `SELECT 1` only when a kept connection may
+    # have died unseen: psycopg knows it broken, the server wrote to it (a shutdown or a
+    # terminated backend), or it was not checked for DATABASE_HEALTH_CHECK_IDLE_SECONDS
+    # (plan_tracker/postgresql/base.py; 12 % of a task's history request, issue 18).
+    DATABASES["default"]["ENGINE"] = "plan_tracker.postgresql"
+DATABASE_HEALTH_CHECK_IDLE_SECONDS = env_int("DATABASE_HEALTH_CHECK_IDLE_SECONDS", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a writer instead of failing at once when web and worker write together.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

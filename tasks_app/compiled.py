@@ -1,4 +1,4 @@
-"""One-row reads whose SQL is built once per connection: `rows_by_id`.
+"""Reads whose SQL is built once per connection: `rows_by_id`, `rows_by_value`, `rows_of`.
 
 Cleverness kept because a benchmark row needs it (bench/README.md, "Issue 12"): the API's
 status update, target p50 < 15 ms (bench/api.py `status_update`, 10.6 ms at the last quiet
@@ -10,12 +10,20 @@ look-ups 1.5 and 2.2 ms here against 5.6 and 8 ms with `.filter(pk=…)`, and a 
 update's median 20-23.5 ms here against 28-39 ms (bench/results/issue12-inprocess.jsonl).
 
 Here the SQL of `queryset.filter(pk=<marker>)` is built once, and each read runs it with
-the wanted id in the marker's place. Django's own compiler converts the values, so the
-rows are exactly those the queryset would give. It leans on Django's compiler internals
+the wanted id in the marker's place. Django's own compiler converts the values, so the rows
+are exactly those the queryset would give. It leans on Django's compiler internals
 (`get_compiler`, `as_sql`, `results_iter`, `query.selected`…): tests/tasks_app/
 test_compiled.py compares its rows with the queryset's and fails when an upgrade changes
 them. Inside prepared_statements() (plan_tracker/db.py) PostgreSQL also parses and plans
 the query once per connection. The cache keys come from selectors.cache_key.
+
+Issue 18 (bench/api.py `task_with_history`, a task with its history in one request, target
+p50 <= 6 ms; `list_one_agency`, >= 100 req/s) reads two more queries so, through
+`rows_by_value`: the user's memberships on every request (permissions._memberships, 1.7 ms
+with the ORM) and a page of a task's history with its evidence (selectors.StatusUpdatePages,
+4.4 ms with the ORM); and, through `rows_of`, the task list's page for a query string whose
+filters are made of their values alone (TaskViewSet.list_sql_key): building its SQL was
+2.2 of the 3.7 ms CPU of one agency's page (load 4).
 """
 
 from collections.abc import Callable
@@ -25,28 +33,30 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 # Ids are positive: a filter on this one names the parameter to replace.
-_MARKER = -(2**62) - 12345
+MARKER = -(2**62) - 12345
 _BIGINT = range(-(2**63), 2**63)
 _MAX_ENTRIES = 256
 
 
 class CompiledRows:
-    """`list(queryset.filter(pk=pk))` of a values() queryset, for any `pk`, from SQL built
-    once on `connection`."""
+    """`list(build(value))` of a values() queryset that names `value` (an id) once, for any
+    `value`, from SQL built once on `connection`: `queryset` is `build(MARKER)`."""
 
     def __init__(self, queryset: QuerySet, connection):
-        query = queryset.filter(pk=_MARKER).query
+        query = queryset.query
         self._connection = connection
         self._compiler = query.get_compiler(connection=connection)
+        self._at: int | None = None
         try:
             self._sql, params = self._compiler.as_sql()
         except EmptyResultSet:  # e.g. the scope of a user without agencies: no rows
             self._sql = None
             return
         self._params = list(params)
-        if self._params.count(_MARKER) != 1:
-            raise ValueError("The queryset's SQL must name the id exactly once.")
-        self._at = self._params.index(_MARKER)
+        if self._params.count(MARKER) > 1:
+            raise ValueError("The queryset's SQL must name the value at most once.")
+        # None: the SQL names no value (rows_of), it runs as built.
+        self._at = self._params.index(MARKER) if MARKER in self._params else None
         # The names ValuesIterable gives the columns.
         self._names = (
             list(query.selected)
@@ -54,12 +64,16 @@ class CompiledRows:
             else [*query.extra_select, *query.values_select, *query.annotation_select]
         )
 
-    def __call__(self, pk) -> list[dict]:
-        pk = int(pk)  # ValueError or TypeError for a malformed id, as the ORM raises
-        if self._sql is None or pk not in _BIGINT:
+    def __call__(self, pk=None) -> list[dict]:
+        if pk is not None:
+            pk = int(pk)  # ValueError or TypeError for a malformed id, as the ORM raises
+        if self._sql is None or (pk is not None and pk not in _BIGINT):
             return []
+        if (self._at is None) != (pk is None):
+            raise ValueError("A value is given exactly when the SQL names one.")
         params = self._params.copy()
-        params[self._at] = pk
+        if self._at is not None:
+            params[self._at] = pk
         with self._connection.cursor() as cursor:
             cursor.execute(self._sql, params)
             fetched = cursor.fetchall()
@@ -72,6 +86,23 @@ def rows_by_id(
 ) -> list[dict]:
     """The rows of `build().filter(pk=pk)`, a values() queryset. Its SQL is built once per
     `key` (selectors.cache_key, which states what it must name) and database connection."""
+    return rows_by_value(key, lambda marker: build().filter(pk=marker), pk, using)
+
+
+def rows_of(key: tuple, build: Callable[[], QuerySet], using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+    """The rows of `build()`, a values() queryset, whose SQL is built once per `key` and
+    database connection: `key` must name everything the SQL depends on, values included
+    (the task list's page: TaskViewSet.list_sql_key)."""
+    return rows_by_value(key, lambda marker: build(), None, using)
+
+
+def rows_by_value(
+    key: tuple, build: Callable[[int], QuerySet], value, using: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """The rows of `build(value)`, a values() queryset that names `value` (an id: a task's,
+    a user's) exactly once. Its SQL is built once per `key` and database connection, from
+    `build(MARKER)`; `key` names everything else the query depends on. A value of None:
+    `build` names none (rows_of)."""
     connection = connections[using]
     # Kept on the connection object: a compiler belongs to the connection it was built for,
     # one per thread.
@@ -80,5 +111,5 @@ def rows_by_id(
     if compiled is None:
         if len(cache) >= _MAX_ENTRIES:  # many dates or scopes: start again rather than grow
             cache.clear()
-        compiled = cache[key] = CompiledRows(build(), connection)
-    return compiled(pk)
+        compiled = cache[key] = CompiledRows(build(MARKER), connection)
+    return compiled(value)

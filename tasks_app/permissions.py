@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from tasks_app.choices import Role
+from tasks_app.compiled import rows_by_value
 from tasks_app.models import Agency, AgencySuccession, Membership, Task, TaskChange
 from tasks_app.querysets import TaskQuerySet
 
@@ -53,21 +54,27 @@ def _memberships(user) -> list[tuple[str, int, str]]:
     request. Ended or future memberships give no right and no view."""
     cached = getattr(user, "_plan_tracker_memberships", None)
     if cached is None:
-        rows = list(
-            Membership.objects.filter(user=user)
-            .valid_on(timezone.localdate())
-            .order_by()  # the model's order joins the user table; the callers need none
-            .annotate(
-                # Whether the agency replaced others: only then is a second query needed.
-                has_predecessors=Exists(
-                    AgencySuccession.objects.filter(successor_id=OuterRef("agency_id"))
+        today = timezone.localdate()
+
+        def build(user_id: int) -> QuerySet:
+            return (
+                Membership.objects.filter(user_id=user_id)
+                .valid_on(today)
+                .order_by()  # the model's order joins the user table; the callers need none
+                .annotate(
+                    # Whether the agency replaced others: only then is a second query needed.
+                    has_predecessors=Exists(
+                        AgencySuccession.objects.filter(successor_id=OuterRef("agency_id"))
+                    )
                 )
+                .values("role", "agency_id", "agency__path", "has_predecessors")
             )
-            .values_list("role", "agency_id", "agency__path", "has_predecessors")
-        )
-        cached = [(role, agency, path) for role, agency, path, _has in rows]
+
+        # Read on every API request: SQL built once per day and connection (compiled.py).
+        rows = rows_by_value(("memberships", today), build, user.pk)
+        cached = [(row["role"], row["agency_id"], row["agency__path"]) for row in rows]
         user._plan_tracker_memberships = cached
-        user._plan_tracker_succeeds = any(has for *_row, has in rows)
+        user._plan_tracker_succeeds = any(row["has_predecessors"] for row in rows)
     return cached
 
 

@@ -93,9 +93,44 @@ class TaskFilter(filters.FilterSet):
     # list's faster base (selectors.task_list_for_api) lacks.
     NEEDS_CATEGORY = ("category", "overdue", "overdue_days", "counted", "due_by")
 
+    # Parameters whose SQL is made of their values alone: nothing is looked up in the
+    # database while the filter is built, and the user's own agencies are not read
+    # (`relation`). A list whose query string has only these (and the page, its size, the
+    # ordering) reads its page with SQL built once per query string (TaskViewSet.list).
+    SQL_FROM_VALUES = (
+        "plan",
+        "priority_area",
+        "lead_agency",
+        "coordinating_agency",
+        "state",
+        "as_of",
+        "category",
+        "overdue",
+        "overdue_days",
+        "counted",
+        "due_by",
+        "due_after",
+        "due_before",
+        "parent",
+        "top_level",
+        "is_parent",
+        "needs_reassignment",
+    )
+
     class Meta:
         model = Task
         fields: list[str] = []
+
+    def get_form_class(self):
+        """The form that parses the parameters, built once per process: django-filter
+        builds a form field per filter on every request, a millisecond of one agency's
+        list (issue 18). Its fields take nothing from the request, and each form made from
+        it gets copies of them, as Django's forms do."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
 
     def filter_queryset(self, queryset):
         params = dict(self.form.cleaned_data)

@@ -10,7 +10,7 @@ import functools
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -249,14 +249,81 @@ class TaskPermissionsSerializer(serializers.Serializer):
     can_decide_extensions = serializers.BooleanField()
 
 
+class EvidenceSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "name", "content_type", "size", "sha256", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, evidence) -> str:
+        return reverse("api:evidence-download", kwargs={"pk": evidence.pk})
+
+
+class StatusUpdateSerializer(serializers.ModelSerializer):
+    author = UserBriefSerializer(read_only=True, allow_null=True)
+    agency = AgencyBriefSerializer(read_only=True, allow_null=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = StatusUpdate
+        fields = [
+            "id",
+            "task",
+            "kind",
+            "author",
+            "agency",
+            "recorded_at",
+            "state",
+            "state_label",
+            "progress",
+            "kpi_actual",
+            "completed_on",
+            "result",
+            "difficulties",
+            "proposals",
+            "reason",
+            "evidence",
+        ]
+        read_only_fields = fields
+
+
+# How many of a task's latest updates `?expand=updates` adds to the task's answer: the
+# first page of GET /tasks/<id>/updates/?page_size=LATEST_UPDATES, whose page 2 `next` links.
+LATEST_UPDATES = 20
+
+
+class TaskLatestUpdatesSerializer(serializers.Serializer):
+    """The task's latest status updates (newest first, with their evidence files), as the
+    first page of its history; `next` links to the rest (null when there is no more)."""
+
+    results = StatusUpdateSerializer(many=True)
+    next = serializers.URLField(
+        allow_null=True,
+        help_text="The next page of the task's history "
+        f"(/tasks/<id>/updates/?page=2&page_size={LATEST_UPDATES}); null when these are all.",
+    )
+
+
 class TaskDetailSerializer(TaskSerializer):
-    """A task with the children the user may see and what the user may do with it."""
+    """A task with the children the user may see and what the user may do with it; with
+    `?expand=updates`, its latest status updates too."""
 
     children = TaskChildSerializer(source="visible_children", many=True, read_only=True)
     my_permissions = serializers.SerializerMethodField()
+    # Output only, but not read_only: only then may the schema say it can be absent.
+    updates = TaskLatestUpdatesSerializer(
+        source="latest_updates",
+        required=False,
+        help_text=f"Only with `?expand=updates`: the {LATEST_UPDATES} latest status updates "
+        "and a link to the rest of the history.",
+    )
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "children", "my_permissions"]
+        fields = [*TaskSerializer.Meta.fields, "children", "my_permissions", "updates"]
         read_only_fields = fields
 
     @extend_schema_field(TaskPermissionsSerializer)
@@ -317,8 +384,14 @@ def _date(value: datetime.date | None) -> str | None:
 
 
 def _labels() -> tuple[dict, dict]:
-    """The state and category labels in the active language (translated once per answer,
-    not once per row)."""
+    """The state and category labels in the active language (translated once per language
+    and process, not once per row: a request's answers only read them)."""
+    return _labels_in(translation.get_language())
+
+
+@functools.lru_cache(maxsize=16)
+def _labels_in(language: str | None) -> tuple[dict, dict]:
+    # `language` is the active one: the lazy labels are translated into it here.
     return (
         {value: str(label) for value, label in TaskState.choices},
         {value: str(label) for value, label in ReportCategory.choices},
@@ -417,48 +490,6 @@ def task_detail_data(row: dict, user) -> dict:
     return data
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="original_name")
-    download_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Evidence
-        fields = ["id", "name", "content_type", "size", "sha256", "uploaded_at", "download_url"]
-        read_only_fields = fields
-
-    def get_download_url(self, evidence) -> str:
-        return reverse("api:evidence-download", kwargs={"pk": evidence.pk})
-
-
-class StatusUpdateSerializer(serializers.ModelSerializer):
-    author = UserBriefSerializer(read_only=True, allow_null=True)
-    agency = AgencyBriefSerializer(read_only=True, allow_null=True)
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
-    evidence = EvidenceSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = StatusUpdate
-        fields = [
-            "id",
-            "task",
-            "kind",
-            "author",
-            "agency",
-            "recorded_at",
-            "state",
-            "state_label",
-            "progress",
-            "kpi_actual",
-            "completed_on",
-            "result",
-            "difficulties",
-            "proposals",
-            "reason",
-            "evidence",
-        ]
-        read_only_fields = fields
-
-
 class ExtensionSerializer(serializers.ModelSerializer):
     requested_by = UserBriefSerializer(read_only=True, allow_null=True)
     decided_by = UserBriefSerializer(read_only=True, allow_null=True)
@@ -530,9 +561,13 @@ def _update_fields() -> dict:
 
 def status_update_list_data(updates) -> list[dict]:
     """StatusUpdateSerializer's output for each update (author, agency and evidence
-    already fetched), with the state labels translated once."""
+    already fetched: prefetched, or in `evidence_files` from selectors.StatusUpdatePages),
+    with the state labels translated once."""
     state_labels = _labels()[0]
-    return [status_update_data(update, state_labels) for update in updates]
+    return [
+        status_update_data(update, state_labels, getattr(update, "evidence_files", None))
+        for update in updates
+    ]
 
 
 def status_update_data(update: StatusUpdate, state_labels: dict | None = None, files=None) -> dict:
@@ -1069,6 +1104,15 @@ class AreaUpdateInputSerializer(serializers.Serializer):
                 {"plan": _("A priority area stays in the plan it was created in.")}
             )
         return attrs
+
+
+class TaskExpandQuerySerializer(serializers.Serializer):
+    expand = serializers.ChoiceField(
+        choices=["updates"],
+        required=False,
+        help_text=f"`updates`: add the task's {LATEST_UPDATES} latest status updates, with "
+        "their evidence files and a link to the rest, in one request.",
+    )
 
 
 class AsOfQuerySerializer(serializers.Serializer):

@@ -76,3 +76,89 @@ def test_a_task_page_prepares_its_queries_and_the_dashboard_none(
         assert client.get("/dashboard/").status_code == 200
         assert dashboard.get("/api/v1/dashboard/").status_code == 200
     assert _prepared() == after_pages
+
+
+# --- The health check of kept connections (plan_tracker/postgresql/base.py) --------------------
+
+
+@pytest.fixture
+def kept(postgres_only):
+    """A connection of its own (outside the test's transaction), kept between requests with
+    health checks on, as a gunicorn worker keeps one; and an observer connection."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    kept, observer = (connections.create_connection(DEFAULT_DB_ALIAS) for _ in range(2))
+    assert kept.health_check_enabled is False  # set when it connects
+    kept.ensure_connection()
+    assert kept.health_check_enabled
+    yield kept, observer
+    kept.close()
+    observer.close()
+
+
+def _run(conn, sql: str, params=()):
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _last_query(observer, conn) -> str:
+    """What the server last ran for `conn`, as another session sees it."""
+    return _run(
+        observer,
+        "SELECT query FROM pg_stat_activity WHERE pid = %s",
+        [conn.connection.info.backend_pid],
+    )
+
+
+def _next_request(conn) -> None:
+    """What Django does when the next request starts and runs its first query."""
+    conn.close_if_unusable_or_obsolete()  # request_started
+    conn.close_if_health_check_failed()  # before the request's first cursor
+
+
+def test_a_connection_in_steady_use_is_checked_without_a_round_trip(kept):
+    conn, observer = kept
+    _run(conn, "SELECT 'first request'")
+    pid = conn.connection.info.backend_pid
+
+    _next_request(conn)
+
+    assert conn.health_check_done
+    assert _last_query(observer, conn) == "SELECT 'first request'"  # no SELECT 1 was sent
+    assert conn.connection.info.backend_pid == pid  # the same connection serves on
+
+
+def test_a_connection_the_server_ended_is_replaced_before_the_next_request_uses_it(kept):
+    conn, observer = kept
+    _run(conn, "SELECT 'first request'")
+    pid = conn.connection.info.backend_pid
+    # The server ends the backend (as a restart or idle_session_timeout would), and
+    # waits up to 5 s until it is gone.
+    assert _run(observer, "SELECT pg_terminate_backend(%s, 5000)", [pid]) is True
+
+    conn.close_if_unusable_or_obsolete()  # the next request starts…
+    new_pid = _run(conn, "SELECT pg_backend_pid()")  # …and its first query succeeds
+
+    assert new_pid != pid
+
+
+def test_a_connection_left_unchecked_for_a_while_gets_select_1(kept, settings):
+    conn, observer = kept
+    _run(conn, "SELECT 'first request'")
+    settings.DATABASE_HEALTH_CHECK_IDLE_SECONDS = 0  # any pause is "a while"
+
+    _next_request(conn)
+
+    assert conn.health_check_done
+    assert _last_query(observer, conn) == "SELECT 1"
+
+
+def test_a_connection_left_in_a_transaction_gets_select_1(kept):
+    conn, observer = kept
+    conn.connection.execute("BEGIN")  # left open behind Django's back
+    conn.connection.execute("SELECT 'left open'")
+
+    _next_request(conn)
+
+    assert _last_query(observer, conn) == "SELECT 1"

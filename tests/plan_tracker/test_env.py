@@ -289,7 +289,8 @@ def test_production_variables_select_postgresql_redis_and_smtp():
         EVIDENCE_MAX_MB="50",
     )
     assert s["ALLOWED_HOSTS"] == ["plan.example.gov.vn", "localhost"]
-    assert s["ENGINE"] == "django.db.backends.postgresql"
+    # Django's PostgreSQL backend with the cheaper health check (plan_tracker/postgresql).
+    assert s["ENGINE"] == "plan_tracker.postgresql"
     assert (s["HOST"], s["NAME"], s["CONN_MAX_AGE"]) == ("db", "plan_tracker", 60)
     assert s["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     # A task whose worker died goes back to the queue after the visibility timeout, longer

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from tasks_app.compiled import rows_by_id
+from tasks_app.compiled import MARKER, rows_by_id, rows_by_value
 from tasks_app.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,25 @@ def test_each_id_gets_the_rows_the_queryset_gives(make_task):
     assert len(built) == 1  # the SQL was built once, then run with each id
     row = rows_by_id(("test", "values"), build, str(second.pk))[0]  # as a URL gives it
     assert (row["code"], row["due"], row["lead_agency__code"]) == ("NV-2", None, "UBND_HAIHAU")
+
+
+def test_rows_by_a_value_in_a_subquery_are_the_querysets_in_its_order(make_task, agencies):
+    """Issue 18: the value may sit anywhere in the SQL (here a sliced subquery, as a page
+    of a task's history reads it), and the rows keep the queryset's order."""
+    for n, agency in enumerate(["haihau", "haihau", "giaothuy", "haihau"]):
+        make_task(code=f"NV-{n}", lead_agency=agencies[agency])
+    built = []
+
+    def build(agency_id):
+        built.append(agency_id)
+        latest = Task.objects.filter(lead_agency_id=agency_id).order_by("-code").values("pk")
+        return Task.objects.filter(pk__in=latest[:2]).order_by("-code").values(*COLUMNS)
+
+    for code in ("haihau", "giaothuy", "haihau"):
+        pk = agencies[code].pk
+        assert rows_by_value(("test", "latest two"), build, pk) == list(build(pk))
+    assert [row["code"] for row in list(build(agencies["haihau"].pk))] == ["NV-3", "NV-1"]
+    assert built.count(MARKER) == 1  # the SQL was built once, with the marker
 
 
 def test_an_unknown_or_out_of_range_id_gives_no_row(make_task):
