@@ -178,9 +178,11 @@ def _report_user_agent_css(text: str) -> str:
     a fifth of the monthly report's layout at 20,000 tasks (issue 18). The PDF is the same
     byte for byte (tests/reports/test_pdf_speed.py)."""
     scoped, count = re.subn(r"^::marker \{", "li::marker {", text, flags=re.MULTILINE)
-    text, dropped = re.subn(r"^::(?:footnote|note)-[a-z]+ \{[^}]*\}\n", "", scoped, flags=re.M)
+    text, dropped = re.subn(
+        r"^::(?:footnote|note)-[a-z]+ \{[^}]*\}\n", "", scoped, flags=re.MULTILINE
+    )
     if count != 1 or dropped < 2:
-        raise RuntimeError("WeasyPrint's user-agent style sheet changed: check _report_user_agent_css")
+        raise RuntimeError("WeasyPrint's user-agent style sheet changed (_report_user_agent_css)")
     return text
 
 
@@ -204,9 +206,7 @@ class ReportHTML(HTML):
 def render_pdf(html: str) -> RenderedPdf:
     """Lay out `html` and return the PDF. Deterministic: the same HTML gives the same bytes
     (no creation date is written), so a regenerated report has the same checksum."""
-    document = ReportHTML(
-        string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()
-    ).render()
+    document = ReportHTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).render()
     content = document.write_pdf()
     return RenderedPdf(
         content=content, pages=len(document.pages), signature_box=find_signature_box(document)
