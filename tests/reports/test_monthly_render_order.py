@@ -4,6 +4,8 @@ PDF is laid out and written, then the Excel twin is built from the same figures 
 The PDF is laid out with a trimmed user-agent style sheet (reports.pdf.ReportHTML) that
 gives the same document byte for byte."""
 
+# ruff: noqa: F811
+
 import datetime
 import re
 import shutil
