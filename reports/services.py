@@ -845,13 +845,6 @@ def monthly_report_render_pdf(*, report: MonthlyReport) -> RenderedReport:
     )
 
 
-def monthly_report_render(*, report: MonthlyReport) -> RenderedReport:
-    """Render the report's PDF, then its Excel twin from the same figures."""
-    rendered = monthly_report_render_pdf(report=report)
-    rendered.build_xlsx()
-    return rendered
-
-
 def _write_report_file(report: MonthlyReport, extension: str, content: bytes, suffix: str) -> str:
     return _write_atomically(report_file_name(report, extension, suffix), content)
 
@@ -867,7 +860,7 @@ def report_files_write(report: MonthlyReport, pdf: bytes, xlsx: bytes, suffix: s
     return written
 
 
-def _durations_line(report: MonthlyReport, rendered: RenderedReport) -> None:
+def _log_durations(report: MonthlyReport, rendered: RenderedReport) -> None:
     logger.info(
         "monthly report %s rendered: figures %.2f s, PDF %.2f s (%d pages), Excel %.2f s",
         report.pk,
@@ -966,7 +959,7 @@ def monthly_report_rerender(*, report: MonthlyReport) -> MonthlyReport:
         # 5. The Excel twin, under a fresh name too.
         files.build_xlsx()
         new_files.append(_write_report_file(report, "xlsx", files.xlsx, token.hex[:12]))
-        _durations_line(report, files)
+        _log_durations(report, files)
 
         # 6. Swap: point the row at the new files, if the claim is still ours.
         old_files = (report.pdf.name, report.xlsx.name)
