@@ -42,7 +42,7 @@ from reports.services import (
     ReportError,
     _delete_files,
     final_report_refused,
-    monthly_report_render,
+    monthly_report_render_pdf,
     monthly_report_request,
     monthly_report_send,
     recipient_addresses,
@@ -292,7 +292,8 @@ def report_issue(
             current.number, current.year, current.issued_on = number, day.year, day
             current.stage = ReportStage.ISSUED
             current.issued_by, current.issued_at = user, at or timezone.now()
-            files = monthly_report_render(report=current)
+            # The PDF first (and signed), then the Excel twin from the same figures.
+            files = monthly_report_render_pdf(report=current)
             content = files.pdf.content
             try:
                 signed = sign_report_pdf(
@@ -311,8 +312,11 @@ def report_issue(
             if signed is not None:
                 content = signed.content
                 current.signed_at, current.signed_by_certificate = signed.signed_at, signed.signer
+            files.build_xlsx()
             old_files = [current.pdf.name, current.xlsx.name]
             written = report_files_write(current, content, files.xlsx, uuid.uuid4().hex[:12])
+            for name, seconds in files.durations.items():
+                setattr(current, name, seconds)
             current.pdf, current.xlsx = written
             current.sha256 = hashlib.sha256(content).hexdigest()
             current.pdf_size, current.pages = len(content), files.pdf.pages

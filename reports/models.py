@@ -182,6 +182,12 @@ class MonthlyReport(models.Model):
     sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
     pdf_size = models.PositiveIntegerField(_("PDF size (bytes)"), default=0)
     pages = models.PositiveSmallIntegerField(_("pages"), default=0)
+    # How long the last rendering took, part by part (issue 18): the figures (queries,
+    # charts, template), the PDF (WeasyPrint's layout), then the Excel twin built from the
+    # same figures. Seconds of wall-clock time; empty before the first rendering.
+    figures_seconds = models.FloatField(_("figures computed in (s)"), null=True, blank=True)
+    pdf_seconds = models.FloatField(_("PDF laid out in (s)"), null=True, blank=True)
+    xlsx_seconds = models.FloatField(_("Excel file built in (s)"), null=True, blank=True)
     error = models.TextField(_("last error"), blank=True)
     email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)

@@ -30,6 +30,7 @@ import logging
 import os
 import smtplib
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,7 @@ class ListedTask:
     category_label: str
     progress: int
     days_overdue: int | None = None
+    priority_area_id: int | None = None
 
     @property
     def extended(self) -> bool:
@@ -211,26 +213,48 @@ def _filters(report: MonthlyReport) -> DashboardFilters:
     return DashboardFilters(plan=report.plan, as_of=report.period_end, agency=report.scope)
 
 
-def _task_rows(tasks, as_of: datetime.date) -> list[ListedTask]:
-    """The listed tasks, each with the lead agency in force at D (`lead_agency_at`: a task
-    handed to another agency since is listed under the one that led it then)."""
-    tasks = list(tasks)
-    leads = Agency.objects.in_bulk({task.lead_agency_at for task in tasks})
+# What a task line reads of each task (the annotations of `with_own_category`): plain values,
+# not model instances. At 20,000 tasks, building the Task and PriorityArea objects of the
+# appendix and parsing their unused columns took longer than the query itself (issue 18).
+_LISTED_FIELDS = (
+    "code",
+    "title",
+    "priority_area_id",
+    "priority_area__name",
+    "original_due",
+    "due_at",
+    "completed_on_at",
+    "progress_at",
+    "lead_agency_at",
+    "own_category",
+)
+
+
+def _task_rows(tasks) -> list[ListedTask]:
+    """The listed tasks (a queryset annotated `with_own_category`), each with the lead
+    agency in force at D (`lead_agency_at`: a task handed to another agency since is listed
+    under the one that led it then)."""
+    tasks = list(tasks.values(*_LISTED_FIELDS))
+    leads = Agency.objects.in_bulk({task["lead_agency_at"] for task in tasks})
+    names = {pk: str(agency) for pk, agency in leads.items()}
+    labels = {category: str(ReportCategory(category).label) for category in ReportCategory.values}
     rows = []
     for task in tasks:
-        category = task.own_category or ""
+        category = task["own_category"] or ""
+        completed = category in _COMPLETED
         rows.append(
             ListedTask(
-                code=task.code,
-                title=task.title,
-                lead_agency=str(leads[task.lead_agency_at]),
-                priority_area=task.priority_area.name,
-                due=task.due_at,
-                original_due=task.original_due,
-                completed_on=task.completed_on_at if category in _COMPLETED else None,
+                code=task["code"],
+                title=task["title"],
+                lead_agency=names[task["lead_agency_at"]],
+                priority_area=task["priority_area__name"],
+                due=task["due_at"],
+                original_due=task["original_due"],
+                completed_on=task["completed_on_at"] if completed else None,
                 category=category,
-                category_label=str(ReportCategory(category).label) if category else "",
-                progress=100 if category in _COMPLETED else (task.progress_at or 0),
+                category_label=labels.get(category, ""),
+                progress=100 if completed else (task["progress_at"] or 0),
+                priority_area_id=task["priority_area_id"],
             )
         )
     return rows
@@ -244,15 +268,14 @@ def report_appendix(*, filters: DashboardFilters) -> list[dict]:
         scoped_leaf_tasks(user=WHOLE_PLAN, filters=filters)
         .filter(assigned_on__lte=as_of)
         .with_own_category(as_of)
-        .select_related("priority_area")
         .order_by("priority_area__order", "priority_area__code", "code")
     )
     groups: list[dict] = []
-    for row, task in zip(_task_rows(tasks, as_of), tasks, strict=True):
-        if not groups or groups[-1]["area_id"] != task.priority_area_id:
+    for row in _task_rows(tasks):
+        if not groups or groups[-1]["area_id"] != row.priority_area_id:
             groups.append(
                 {
-                    "area_id": task.priority_area_id,
+                    "area_id": row.priority_area_id,
                     "roman": roman(len(groups) + 1),
                     "name": row.priority_area,
                     "rows": [],
@@ -303,8 +326,8 @@ def report_coming_deadlines(
         .filter(due_at__gte=start, due_at__lte=end)
         .exclude(own_category__in=_CLOSED)
     )
-    listed = tasks.select_related("priority_area").order_by("due_at", "code")
-    rows = _task_rows(listed[:limit] if limit is not None else listed, as_of)
+    listed = tasks.order_by("due_at", "code")
+    rows = _task_rows(listed[:limit] if limit is not None else listed)
     total = len(rows) if limit is None or len(rows) < limit else tasks.count()
     return rows, total
 
@@ -771,35 +794,81 @@ def _draft_prepare(report: MonthlyReport) -> None:
 
 @dataclass
 class RenderedReport:
-    """The files of one rendering: the PDF (with where its signature goes) and the Excel
-    twin, from the same numbers."""
+    """One rendering of a report: its figures, computed once (the dashboard's numbers and
+    every task line), the PDF laid out from them, and the Excel twin built afterwards from
+    the same figures in memory (`build_xlsx`), with how long each part took."""
 
     pdf: Any  # reports.pdf.RenderedPdf
-    xlsx: bytes
+    board: Dashboard
+    tasks: list[ListedTask]
+    figures_seconds: float
+    pdf_seconds: float
+    xlsx: bytes = b""
+    xlsx_seconds: float | None = None
+
+    def build_xlsx(self) -> bytes:
+        """The Excel twin, from the figures the PDF shows: no query, nothing computed
+        again (tests/reports/test_monthly_render_order.py counts the queries)."""
+        started = time.perf_counter()
+        with translation.override(REPORT_LANGUAGE):
+            self.xlsx = dashboard_workbook(self.board, tasks=self.tasks)
+        self.xlsx_seconds = time.perf_counter() - started
+        return self.xlsx
+
+    @property
+    def durations(self) -> dict[str, float | None]:
+        """The parts' seconds, as the row records them."""
+        return {
+            "figures_seconds": round(self.figures_seconds, 3),
+            "pdf_seconds": round(self.pdf_seconds, 3),
+            "xlsx_seconds": None if self.xlsx_seconds is None else round(self.xlsx_seconds, 3),
+        }
 
 
-def monthly_report_render(*, report: MonthlyReport) -> RenderedReport:
-    """Render the report's PDF and its Excel twin as the row stands (draft or issued)."""
+def monthly_report_render_pdf(*, report: MonthlyReport) -> RenderedReport:
+    """Compute the report's figures once and lay out its PDF (as the row stands, draft or
+    issued); the Excel twin is left for `RenderedReport.build_xlsx`, once the PDF is done."""
     # WeasyPrint is imported here, not with the module: web processes that only list and
     # download reports do not pay for loading it.
     from reports.pdf import render_pdf
 
+    started = time.perf_counter()
     html, board, tasks = monthly_report_html(report=report)
+    computed = time.perf_counter()
     rendered = render_pdf(html)
-    with translation.override(REPORT_LANGUAGE):
-        workbook = dashboard_workbook(board, tasks=tasks)
-    return RenderedReport(pdf=rendered, xlsx=workbook)
+    return RenderedReport(
+        pdf=rendered,
+        board=board,
+        tasks=tasks,
+        figures_seconds=computed - started,
+        pdf_seconds=time.perf_counter() - computed,
+    )
+
+
+def _write_report_file(report: MonthlyReport, extension: str, content: bytes, suffix: str) -> str:
+    return _write_atomically(report_file_name(report, extension, suffix), content)
 
 
 def report_files_write(report: MonthlyReport, pdf: bytes, xlsx: bytes, suffix: str) -> list[str]:
     """Write the two files under fresh names (atomically, each); returns [pdf, xlsx]."""
-    written = [_write_atomically(report_file_name(report, "pdf", suffix), pdf)]
+    written = [_write_report_file(report, "pdf", pdf, suffix)]
     try:
-        written.append(_write_atomically(report_file_name(report, "xlsx", suffix), xlsx))
+        written.append(_write_report_file(report, "xlsx", xlsx, suffix))
     except BaseException:
         _delete_files(*written)
         raise
     return written
+
+
+def _log_durations(report: MonthlyReport, rendered: RenderedReport) -> None:
+    logger.info(
+        "monthly report %s rendered: figures %.2f s, PDF %.2f s (%d pages), Excel %.2f s",
+        report.pk,
+        rendered.figures_seconds,
+        rendered.pdf_seconds,
+        rendered.pdf.pages,
+        rendered.xlsx_seconds or 0.0,
+    )
 
 
 def final_report_refused(report: MonthlyReport) -> ReportError:
@@ -880,12 +949,17 @@ def monthly_report_rerender(*, report: MonthlyReport) -> MonthlyReport:
         # 3. The issuer and the narrative of a new draft; no number nor date before issue.
         _draft_prepare(report)
 
-        # 4. Render the PDF and its Excel twin from the same numbers.
-        files = monthly_report_render(report=report)
+        # 4. The figures, computed once, and the PDF first: it is written (under a fresh
+        #    name; the row still names the old files) before the Excel twin is built, from
+        #    the same figures in memory. Each part's time is recorded on the row.
+        files = monthly_report_render_pdf(report=report)
         rendered = files.pdf
+        new_files.append(_write_report_file(report, "pdf", rendered.content, token.hex[:12]))
 
-        # 5. New files under fresh names; the old ones are still what the row names.
-        new_files = report_files_write(report, rendered.content, files.xlsx, token.hex[:12])
+        # 5. The Excel twin, under a fresh name too.
+        files.build_xlsx()
+        new_files.append(_write_report_file(report, "xlsx", files.xlsx, token.hex[:12]))
+        _log_durations(report, files)
 
         # 6. Swap: point the row at the new files, if the claim is still ours.
         old_files = (report.pdf.name, report.xlsx.name)
@@ -896,6 +970,7 @@ def monthly_report_rerender(*, report: MonthlyReport) -> MonthlyReport:
                 sha256=hashlib.sha256(rendered.content).hexdigest(),
                 pdf_size=len(rendered.content),
                 pages=rendered.pages,
+                **files.durations,
                 status=ReportStatus.READY,
                 generated_at=timezone.now(),
                 error="",

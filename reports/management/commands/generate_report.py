@@ -28,6 +28,10 @@ from reports.services import (
 from tasks_app.models import Agency, Plan
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 class Command(BaseCommand):
     help = (
         "Make the draft of the monthly report (PDF and Excel) of a month for every plan "
@@ -101,11 +105,18 @@ class Command(BaseCommand):
                     "  " + _("not generated: another worker is generating this report right now.")
                 )
                 continue
-            done = _("No. {number}: {pages} pages, {size} kB, {seconds} s → {path}").format(
+            done = _(
+                "No. {number}: {pages} pages, {size} kB, {seconds} s (figures {figures} s, "
+                "PDF {pdf} s, Excel {xlsx} s) → {path}"
+            ).format(
                 number=document_number(report.number, report.issuer.doc_code),
                 pages=report.pages,
                 size=round(report.pdf_size / 1024),
                 seconds=f"{time.monotonic() - started:.1f}",
+                # The parts of the last rendering, as recorded on the row.
+                figures=_seconds(report.figures_seconds),
+                pdf=_seconds(report.pdf_seconds),
+                xlsx=_seconds(report.xlsx_seconds),
                 path=report.pdf.path,
             )
             self.stdout.write(self.style.SUCCESS("  " + done))
