@@ -12,24 +12,10 @@ from tasks_app.models import CalendarFeed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LISTEN_FOR_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
-});
-"""
-
 
 def test_haihau_copies_the_calendar_url_then_rotates_it_after_confirming(
-    page: Page, live_server, login, demo, screenshots_dir
+    page: Page, live_server, login, demo, screenshots_dir, problems
 ):
-    problems: list[str] = []
-    page.expose_function("reportViolation", lambda text: problems.append(f"CSP: {text}"))
-    page.add_init_script(LISTEN_FOR_VIOLATIONS)
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda message: problems.append(message.text) if message.type == "error" else None,
-    )
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     login("haihau")
 

@@ -8,20 +8,10 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LISTEN_FOR_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
-});
-"""
-
 
 def test_haihau_makes_copies_uses_and_revokes_a_token(
-    page: Page, playwright, live_server, login, demo, screenshots_dir
+    page: Page, playwright, live_server, login, demo, screenshots_dir, problems
 ):
-    problems: list[str] = []
-    page.expose_function("reportViolation", lambda text: problems.append(f"CSP: {text}"))
-    page.add_init_script(LISTEN_FOR_VIOLATIONS)
-    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     login("haihau")
 

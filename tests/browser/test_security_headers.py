@@ -14,34 +14,6 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Every violation the page sees is passed to Python; init scripts run before the page's own
-# and are not subject to its policy.
-LISTEN_FOR_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.reportViolation(
-    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`
-  );
-});
-"""
-
-
-@pytest.fixture
-def problems(page: Page):
-    """Violations, console errors and warnings, and uncaught script errors of every page."""
-    found: list[str] = []
-    page.expose_function("reportViolation", lambda text: found.append(f"CSP: {text}"))
-    page.add_init_script(LISTEN_FOR_VIOLATIONS)
-    page.on(
-        "console",
-        lambda message: (
-            found.append(f"console {message.type}: {message.text} ({page.url})")
-            if message.type in ("error", "warning")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: found.append(f"script error: {error} ({page.url})"))
-    return found
-
 
 def visit(page: Page, url: str) -> None:
     response = page.goto(url)
