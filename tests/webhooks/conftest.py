@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tests.tasks_app.conftest import api_client  # noqa: F401 (the API tests use it)
 from webhooks.services import endpoint_create
 
 
