@@ -19,7 +19,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["started_at", "status_code", "error", "duration_ms", "succeeded"]
+    fields = ("started_at", "status_code", "error", "duration_ms", "succeeded")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:

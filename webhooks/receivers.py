@@ -1,6 +1,10 @@
 """The receivers of tasks_app's and reports' signals: each writes the deliveries of its
 event in the sender's transaction (services.deliveries_record, the outbox)."""
 
+from collections.abc import Callable
+
+from django.dispatch import Signal
+
 from reports.signals import report_issued
 from tasks_app import signals
 from webhooks import payloads
@@ -57,7 +61,7 @@ def on_report_issued(sender, report, **kwargs) -> None:
 
 
 def connect() -> None:
-    pairs = [
+    pairs: list[tuple[Signal, Callable[..., None]]] = [
         (signals.task_created, on_task_created),
         (signals.task_changed, on_task_changed),
         (signals.task_reassigned, on_task_reassigned),

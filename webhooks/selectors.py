@@ -25,9 +25,9 @@ def endpoint_task_ids(
         coordinated = Task.coordinating_agencies.through.objects.filter(
             task_id=OuterRef("pk"), agency__in=subtree
         )
-        in_scope = Q(lead_agency__in=subtree) | Exists(coordinated)
+        in_scope = Q(lead_agency__in=subtree) | Q(Exists(coordinated))
         if previous_agency_id is not None:
-            in_scope |= Exists(subtree.filter(pk=previous_agency_id))
+            in_scope |= Q(Exists(subtree.filter(pk=previous_agency_id)))
         tasks = tasks.filter(in_scope)
     return set(tasks.order_by().values_list("pk", flat=True))
 
@@ -47,9 +47,14 @@ def endpoint_sees_report(endpoint: Endpoint, report) -> bool:
 def endpoint_list() -> QuerySet[Endpoint]:
     """Every endpoint with its scope, owner and delivery counts (those who may manage
     webhooks manage them all: they are the province's integrations)."""
-    return Endpoint.objects.select_related("agency", "owner").annotate(
-        delivery_count=Count("deliveries"),
-        failed_count=Count("deliveries", filter=Q(deliveries__status="failed")),
+    # Django leaves the model's ordering out of a GROUP BY query: state it.
+    return (
+        Endpoint.objects.select_related("agency", "owner")
+        .annotate(
+            delivery_count=Count("deliveries"),
+            failed_count=Count("deliveries", filter=Q(deliveries__status="failed")),
+        )
+        .order_by("name", "pk")
     )
 
 
