@@ -103,6 +103,16 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+DELIVERY_DESCRIPTION = """Each event is POSTed to the endpoint's URL as JSON:
+`{"id": "<delivery uuid>", "event": "extension.decided", "timestamp": "<ISO 8601, UTC>",
+"data": {"task": {...}, "extension": {...}}}` (`data.report` for `report.issued`), with the
+headers `X-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>`,
+`X-Webhook-Id` (the delivery id), `X-Webhook-Event` and `X-Webhook-Timestamp` (Unix
+seconds). A 2xx answer marks it delivered; otherwise it is tried again with exponential
+backoff, up to WEBHOOK_MAX_ATTEMPTS times. The endpoint receives the events of the tasks its
+owner may see whose lead or coordinating agency lies in its agency scope. The URL must be
+http(s) to a public address (400 otherwise)."""
+
 DELIVERY_ID = OpenApiParameter("delivery_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
@@ -136,6 +146,7 @@ class EndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         summary="Register an endpoint; the answer holds its secret",
+        description=DELIVERY_DESCRIPTION,
         request=EndpointInputSerializer,
         responses={201: EndpointWithSecretSerializer},
     )

@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 # What sending a task raises when the broker cannot be reached (as reports/services.py).
 BROKER_ERRORS = (KombuOperationalError, ConnectionError, TimeoutError, OSError)
 
+# Up to this many deliveries of one change are asked for one by one after the commit; more
+# are left to one run of the sweep.
+ENQUEUE_ONE_BY_ONE = 50
+
 SIGNATURE_HEADER = "X-Signature-256"
 USER_AGENT = "plan-tracker-webhooks/1"
 
@@ -177,8 +181,26 @@ def deliveries_record(
         return []
     created = Delivery.objects.bulk_create(rows, batch_size=1000)
     ids = [d.pk for d in created]
-    transaction.on_commit(lambda: deliveries_enqueue(ids))
+    if len(ids) > ENQUEUE_ONE_BY_ONE:
+        # A plan workbook's thousands of new tasks: one message for the sweep rather than
+        # thousands sent while the person waits for the page.
+        transaction.on_commit(sweep_request)
+    else:
+        transaction.on_commit(lambda: deliveries_enqueue(ids))
     return created
+
+
+def sweep_request() -> bool:
+    """Ask a worker to run the sweep now; False (a warning logged) when the broker cannot be
+    reached: the beat's sweep comes within a minute anyway."""
+    from webhooks.tasks import deliveries_sweep_task as sweep_task
+
+    try:
+        sweep_task.delay()
+    except BROKER_ERRORS as error:
+        logger.warning("broker unreachable, webhook deliveries left for the sweep: %s", error)
+        return False
+    return True
 
 
 def _delivery(endpoint: Endpoint, event: str, now, data: dict, *, subject: str) -> Delivery:
@@ -262,6 +284,9 @@ def _post(endpoint: Endpoint, delivery: Delivery) -> tuple[int | None, str]:
             headers=headers,
             timeout=(min(timeout, 5), timeout),
             allow_redirects=False,
+            # The answer's body is never read: a receiver cannot make the worker load a
+            # large one.
+            stream=True,
         )
     except requests.RequestException as error:
         return None, f"{type(error).__name__}: {error}"[:500]
@@ -287,7 +312,9 @@ def delivery_send(*, delivery_id: int) -> DeliveryAttempt | None:
     )
     if not claimed:
         return None
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return None
     started = time.monotonic()
     status_code, error = _post(delivery.endpoint, delivery)
     duration_ms = int((time.monotonic() - started) * 1000)

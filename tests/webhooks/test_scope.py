@@ -155,9 +155,17 @@ def test_a_change_that_is_rolled_back_leaves_no_delivery(endpoint_for, receiver,
     assert not Delivery.objects.exists()
 
 
-def test_recording_many_tasks_costs_the_same_queries_as_one(
-    endpoint_for, receiver, agencies, plan, area, django_assert_max_num_queries
+def test_recording_many_tasks_costs_the_same_queries_as_one_and_all_are_sent(
+    endpoint_for,
+    receiver,
+    agencies,
+    plan,
+    area,
+    eager,
+    django_assert_max_num_queries,
+    django_capture_on_commit_callbacks,
 ):
+    receiver.start()
     endpoint_for(receiver.url, name="Tỉnh")
     endpoint_for(receiver.url, name="Hải Hậu", agency=agencies["haihau"])
     specs = [
@@ -170,9 +178,14 @@ def test_recording_many_tasks_costs_the_same_queries_as_one(
         }
         for n in range(40)
     ]
-    with django_assert_max_num_queries(16):
-        task_services.task_create_many(plan=plan, tasks=specs)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with django_assert_max_num_queries(16):
+            task_services.task_create_many(plan=plan, tasks=specs)
     assert Delivery.objects.filter(event="task.created").count() == 80
+    # One message for the sweep after the commit, not eighty; the sweep sent them all.
+    assert len(callbacks) == 1
+    assert len(receiver.received) == 80
+    assert not Delivery.objects.exclude(status="delivered").exists()
 
 
 def test_no_endpoint_costs_one_query(task, officer, django_assert_num_queries):
