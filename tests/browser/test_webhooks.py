@@ -24,7 +24,7 @@ def receiver(settings):
 
 
 def test_a_monitor_registers_an_endpoint_and_redelivers_from_the_log(
-    page: Page, live_server, login, agencies, make_task, receiver, eager
+    page: Page, live_server, login, agencies, make_task, receiver, eager, screenshots_dir
 ):
     person("sotttt", "Minh", "Nguyễn Văn", agencies["stttt"], Role.MONITOR)
     task = make_task(code="CQS-01", title="Kết nối LGSP")
@@ -54,6 +54,7 @@ def test_a_monitor_registers_an_endpoint_and_redelivers_from_the_log(
     row.locator("button[type=submit]").click()
     expect(page.locator("#webhook-deliveries .delivery-attempts li")).to_have_count(2)
     assert len(receiver.received) == 2
+    page.screenshot(path=str(screenshots_dir / "webhook_deliveries_1280.png"), full_page=True)
     first, again = (json.loads(r["body"]) for r in receiver.received)
     assert first["id"] == again["id"] == str(Delivery.objects.get().delivery_id)
     assert again["data"]["task"]["title"] == "Kết nối LGSP tỉnh"
