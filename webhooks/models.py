@@ -85,6 +85,10 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def event_labels(self) -> list[str]:
+        """The subscribed events by name, in the reader's language (none: every event)."""
+        return [str(WebhookEvent(e).label) for e in self.events if e in WebhookEvent.values]
+
     def wants(self, event: str) -> bool:
         """Whether the endpoint subscribed to `event` (no list: every event)."""
         return not self.events or event in self.events

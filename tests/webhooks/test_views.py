@@ -139,3 +139,32 @@ def test_the_deliveries_log_shows_attempts_and_redelivers(
     assert delivery.status == DeliveryStatus.DELIVERED
     assert len(receiver.received) == 1
     assert [a.succeeded for a in delivery.attempts.all()] == [False, True]
+
+
+def test_the_admin_refuses_a_private_address_too(client, monitor, settings):
+    from tests.factories import UserFactory
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:webhooks_endpoint_add"),
+        {"name": "Nội bộ", "url": "http://127.0.0.1:6379/", "events": "[]", "owner": monitor.pk},
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 200
+    assert "chỉ gửi đến địa chỉ công khai" in response.content.decode()
+    assert not Endpoint.objects.exists()
+
+
+def test_the_admin_registers_an_endpoint_with_a_secret(client, monitor, receiver):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    response = client.post(
+        reverse("admin:webhooks_endpoint_add"),
+        {"name": "LGSP", "url": receiver.url, "events": '["task.created"]', "owner": monitor.pk},
+    )
+    assert response.status_code == 302
+    endpoint = Endpoint.objects.get()
+    assert endpoint.events == ["task.created"] and len(endpoint.secret) >= 40
