@@ -40,7 +40,7 @@ from webhooks.models import (
     new_secret,
 )
 from webhooks.selectors import endpoint_sees_report, endpoint_task_ids
-from webhooks.urlcheck import url_refusal
+from webhooks.urlcheck import post_to_checked_address, url_check, url_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def _due() -> Q:
 def _post(endpoint: Endpoint, delivery: Delivery) -> tuple[int | None, str]:
     """One POST of the delivery's body; (HTTP status, error text). No redirect is followed:
     a redirect could lead to an address the check refused."""
-    refusal = url_refusal(endpoint.url)
+    refusal, addresses = url_check(endpoint.url)
     if refusal:
         return None, refusal
     body = delivery.body.encode()
@@ -278,15 +278,12 @@ def _post(endpoint: Endpoint, delivery: Delivery) -> tuple[int | None, str]:
     }
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = requests.post(
+        response = post_to_checked_address(
             endpoint.url,
+            addresses[0],
             data=body,
             headers=headers,
             timeout=(min(timeout, 5), timeout),
-            allow_redirects=False,
-            # The answer's body is never read: a receiver cannot make the worker load a
-            # large one.
-            stream=True,
         )
     except requests.RequestException as error:
         return None, f"{type(error).__name__}: {error}"[:500]

@@ -37,8 +37,12 @@ class Receiver:
         self.answer = 200
         self._server = None
 
-    def start(self):
+    def start(self, tls=None):
+        """Listen on the port; `tls`: an ssl.SSLContext to serve https instead."""
         server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+            self.url = self.url.replace("http://", "https://")
         server.received = self.received
         server.answer = self.answer
         self._server = server
