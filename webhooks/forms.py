@@ -21,6 +21,7 @@ class EndpointForm(StyledFormMixin, forms.Form):
     agency = AgencyField(
         label=_("Agency scope"),
         required=False,
+        empty_label=_("(the whole province)"),
         help_text=_("The tasks of this agency and its units; empty: the whole province."),
     )
     events = forms.MultipleChoiceField(
@@ -35,4 +36,3 @@ class EndpointForm(StyledFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _set_agency_choices(self, ["agency"])
-        self.fields["agency"].empty_label = _("(the whole province)")
