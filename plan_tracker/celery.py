@@ -45,6 +45,15 @@ app.conf.beat_schedule = {
         "task": "reports.render_requests_resend",
         "schedule": crontab(minute="*/5"),
     },
+    # Every minute: send the webhook deliveries that are due (webhooks/services.py,
+    # deliveries_sweep): retries whose backoff ran out, and the ones whose request was lost
+    # (the broker was down when the change was saved, or a worker died). Safe to fire
+    # twice: each send claims its delivery first.
+    "webhook-deliveries": {
+        "task": "webhooks.deliveries_sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
     # Every 5 minutes: a heartbeat that does nothing. django-celery-beat records when it
     # sent it (last_run_at), which /health/ reads to tell that beat is alive (issue 16,
     # plan_tracker/health.py). It expires after 4 minutes: a worker that was stopped

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "tasks_app",
     "reports",
     "reminders",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +322,25 @@ REPORT_RESEND_AFTER_MINUTES = env_int("REPORT_RESEND_AFTER_MINUTES", 2)
 REPORT_SIGNING_PKCS12 = env_str("REPORT_SIGNING_PKCS12", "")
 REPORT_SIGNING_PASSPHRASE = env_str("REPORT_SIGNING_PASSPHRASE", "")
 REPORT_SIGNING_SEAL_IMAGE = env_str("REPORT_SIGNING_SEAL_IMAGE", "")
+
+# --- Webhooks (issue 17, webhooks/) -------------------------------------------------------------
+# Send webhooks to loopback, private and reserved addresses too. Off in production: a webhook
+# URL must not reach the server's own services or the internal network (webhooks/urlcheck.py).
+# `make run` turns it on, so that a receiver on one's own machine can be tried.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# Tries of a delivery before it is marked failed (a "Redeliver" starts a new cycle), the
+# wait after the first failed try (doubled after each, at most an hour), and the seconds a
+# receiver has to answer.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+for _name, _value, _least in [
+    ("WEBHOOK_MAX_ATTEMPTS", WEBHOOK_MAX_ATTEMPTS, 1),
+    ("WEBHOOK_RETRY_SECONDS", WEBHOOK_RETRY_SECONDS, 1),
+    ("WEBHOOK_TIMEOUT_SECONDS", WEBHOOK_TIMEOUT_SECONDS, 1),
+]:
+    if _value < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}, got {_value}.")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

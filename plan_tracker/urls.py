@@ -58,6 +58,10 @@ urlpatterns = [
     # The monthly reports: archive page (/reports/) and API (/api/v1/reports/).
     path("reports/", include("reports.urls_archive")),
     path("api/v1/", include((report_api_urlpatterns, "reports-api"))),
+    # Issue 17: webhook endpoints, their deliveries and redelivery (/api/v1/webhooks/), and
+    # their pages (/webhooks/).
+    path("api/v1/", include(("webhooks.urls_api", "webhooks-api"))),
+    path("webhooks/", include("webhooks.urls")),
     path("api/v1/", include("tasks_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Issue 16 "Headers": the split view serves Swagger UI's start-up script from

@@ -48,6 +48,7 @@ from reports.services import (
     recipient_addresses,
     report_files_write,
 )
+from reports.signals import report_issued
 from tasks_app.models import Agency
 from tasks_app.permissions import can_approve_report, can_prepare_report
 
@@ -324,6 +325,7 @@ def report_issue(
             current.status, current.error = ReportStatus.READY, ""
             current.version += 1
             current.save()
+            report_issued.send(sender=MonthlyReport, report=current)
             transaction.on_commit(lambda: _delete_files(*[n for n in old_files if n]))
     except BaseException:
         _delete_files(*written)

@@ -28,6 +28,9 @@ export SECURE_COOKIES="${SECURE_COOKIES:-false}"   # plain http on localhost
 export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-false}"
 export SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
 export PYTHONUNBUFFERED=1
+# Webhooks may go to loopback and private addresses, so that a receiver on this machine can be
+# tried (README, "Webhooks"); production leaves it off.
+export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
 # 0.0.0.0:8000 or another port: WEB_BIND=... make run
 export WEB_BIND="${WEB_BIND:-127.0.0.1:8000}"
 

@@ -16,7 +16,8 @@ def page_frame(request) -> dict:
     agencies, each once), `sees_everything`, `can_decide_extension` and
     `pending_extension_count` (extension requests waiting for this user's decision) and
     `can_manage_tasks` (the plan pages of the monitoring agency) and `reassignment_count`
-    (tasks flagged "cần giao lại", for monitors)."""
+    (tasks flagged "cần giao lại", for monitors), `can_manage_webhooks` (the webhook
+    pages)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -42,6 +43,10 @@ def page_frame(request) -> dict:
         return permissions.can_manage_tasks(user)
 
     @cache
+    def can_manage_webhooks() -> bool:
+        return permissions.can_manage_webhooks(user)
+
+    @cache
     def pending_extension_count() -> int:
         if not can_decide_extension():
             return 0
@@ -61,4 +66,5 @@ def page_frame(request) -> dict:
         "can_decide_extension": can_decide_extension,
         "pending_extension_count": pending_extension_count,
         "can_manage_tasks": can_manage_tasks,
+        "can_manage_webhooks": can_manage_webhooks,
     }

@@ -269,6 +269,14 @@ def can_manage_tasks(user) -> bool:
     return is_monitor(user)
 
 
+def can_manage_webhooks(user) -> bool:
+    """Register, change and delete webhook endpoints, read their deliveries and send one
+    again (issue 17): system administrators and monitors, who run the plan's integrations
+    with the province's platform (LGSP)."""
+    # is_monitor already admits superusers (system administrators).
+    return is_monitor(user)
+
+
 def can_decide_extension(user) -> bool:
     """Approve or reject an extension: monitors and leaders."""
     return is_monitor(user) or is_leader(user)
@@ -384,6 +392,15 @@ class CanAuthorPlans(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return is_monitor(request.user)
+
+
+class CanManageWebhooks(BasePermission):
+    """View level: webhook endpoints and their deliveries (administrators and monitors)."""
+
+    message = _("Only administrators and the monitoring agency can manage webhooks.")
+
+    def has_permission(self, request, view) -> bool:
+        return can_manage_webhooks(request.user)
 
 
 class CanManageTask(BasePermission):

@@ -56,6 +56,7 @@ from tasks_app.services import (
     task_create,
     tasks_flag_orphaned,
 )
+from tasks_app.signals import task_changed, task_reassigned
 
 SCHEMA_VERSION = 1
 
@@ -1359,6 +1360,12 @@ def _task_sync(
             ),
             at=locked.updated_at,
         )
+        if "lead_agency_id" in changed:
+            task_reassigned.send(
+                sender=Task, task=locked, previous_lead_agency_id=task.lead_agency_id
+            )
+        else:
+            task_changed.send(sender=Task, task=locked)
     return UPDATED
 
 

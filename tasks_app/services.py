@@ -50,7 +50,15 @@ from tasks_app.models import (
     TaskChange,
 )
 from tasks_app.search import fold
-from tasks_app.signals import past_status_recorded
+from tasks_app.signals import (
+    extension_decided,
+    extension_requested,
+    past_status_recorded,
+    status_recorded,
+    task_changed,
+    task_created,
+    task_reassigned,
+)
 
 
 class StaleVersionError(Exception):
@@ -259,6 +267,7 @@ def task_create(
         task.coordinating_agencies.set(list(coordinating_agencies))
         if parent is not None:
             task_rollup(parent=parent)
+        task_created.send(sender=Task, tasks=[task])
     return task
 
 
@@ -287,6 +296,7 @@ def task_split(
                 }
             )
         children = []
+        created: list[Task] = []
         for agency in agencies:
             if agency.pk in existing:
                 children.append(existing[agency.pk])
@@ -313,7 +323,10 @@ def task_split(
             child.save()
             child.coordinating_agencies.set([parent.lead_agency])
             children.append(child)
+            created.append(child)
         Task.objects.filter(pk=parent.pk).update(version=F("version") + 1)
+        if created:
+            task_created.send(sender=Task, tasks=created)
     return children
 
 
@@ -571,6 +584,7 @@ def _record(task: Task, *, evidence, recorded_at, **fields) -> StatusUpdate:
     _attach_evidence(update, evidence)
     if task.parent is not None:
         task_rollup(parent=task.parent)
+    status_recorded.send(sender=StatusUpdate, update=update)
     return update
 
 
@@ -608,6 +622,7 @@ def contribution_add(
         _announce_if_past(update)
         _attach_evidence(update, evidence)
         Task.objects.filter(pk=task.pk).update(version=F("version") + 1)
+        status_recorded.send(sender=StatusUpdate, update=update)
     return update
 
 
@@ -758,7 +773,7 @@ def extension_request(
             )
         # Checked above on the caller's copy; the locked row has a due date too.
         assert task.due is not None
-        return DeadlineExtension.objects.create(
+        extension = DeadlineExtension.objects.create(
             task=task,
             requested_by=requested_by,
             agency=agency,
@@ -767,6 +782,8 @@ def extension_request(
             proposed_due=proposed_due,
             reason=reason,
         )
+        extension_requested.send(sender=DeadlineExtension, extension=extension)
+    return extension
 
 
 def extension_request_last_day(due: datetime.date) -> datetime.date:
@@ -855,6 +872,8 @@ def extension_approve(
         task.due_moved = True
         task.version += 1
         task.save(update_fields=["due", "due_moved", "version", "updated_at"])
+        extension.task = task
+        extension_decided.send(sender=DeadlineExtension, extension=extension)
     return extension
 
 
@@ -873,6 +892,7 @@ def extension_reject(
         extension.status = ExtensionStatus.REJECTED
         extension.decision_note = note
         extension.save()
+        extension_decided.send(sender=DeadlineExtension, extension=extension)
     return extension
 
 
@@ -1061,6 +1081,12 @@ def task_update_fields(
         if coordinators_change is not None:
             locked.coordinating_agencies.set(new_coordinators)
             _record_change(locked, COORDINATING_AGENCIES, *coordinators_change, context, at=at)
+        if "lead_agency" in changed:
+            task_reassigned.send(
+                sender=Task, task=locked, previous_lead_agency_id=int(before["lead_agency"][0])
+            )
+        else:
+            task_changed.send(sender=Task, task=locked)
     return locked
 
 
@@ -1122,6 +1148,7 @@ def task_adjust_due(
         locked.due_moved = True
         locked.version += 1
         locked.save(update_fields=["due", "due_moved", "version", "updated_at"])
+        task_changed.send(sender=Task, task=locked)
     return adjustment
 
 
@@ -1199,6 +1226,7 @@ def task_create_many(*, plan: Plan, tasks: Sequence[dict]) -> list[Task]:
         parents = {task.parent_id: task.parent for task in built if task.parent is not None}
         for parent_task in parents.values():
             task_rollup(parent=parent_task)
+        task_created.send(sender=Task, tasks=built)
     return built
 
 
