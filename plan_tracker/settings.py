@@ -422,6 +422,7 @@ SPECTACULAR_SETTINGS = {
         "UpdateKindEnum": "tasks_app.choices.UpdateKind",
         "RoleEnum": "tasks_app.choices.Role",
         "AgencyKindEnum": "tasks_app.choices.AgencyKind",
+        "WebhookEventEnum": "webhooks.models.WebhookEvent",
     },
 }
 
