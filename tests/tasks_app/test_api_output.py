@@ -214,9 +214,7 @@ def test_a_stale_status_update_still_answers_409_with_the_current_task(plan, api
 # --- Queries of the hot paths ---------------------------------------------------------------
 
 
-def test_a_status_update_runs_nine_queries_at_most(
-    plan, api_client, django_assert_max_num_queries
-):
+def test_a_status_update_runs_nine_queries_at_most(plan, api_client, django_assert_max_num_queries):
     manager, task = _manager_and_a_task_in_progress()
     client = api_client(manager)
     # token, memberships, the task through the scope; the task row's write at the version
