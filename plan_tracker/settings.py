@@ -315,6 +315,9 @@ REPORT_STALE_MINUTES = env_int("REPORT_STALE_MINUTES", 6)
 # Minutes after which a draft still waiting to be rendered is taken to have lost its request
 # (broker down when it was asked) and is sent again by the sweep (beat, every 5 minutes).
 REPORT_RESEND_AFTER_MINUTES = env_int("REPORT_RESEND_AFTER_MINUTES", 2)
+# Processes that lay out a monthly report's parts (the body, each appendix) side by side
+# (reports/pdf.py): 0 = one per CPU this process may use; 1 = all in the job's own process.
+REPORT_PDF_PROCESSES = env_int("REPORT_PDF_PROCESSES", 0)
 # Digital signature of the issued report (reports/signing.py, PAdES): the agency's PKCS#12
 # file (certificate and private key; empty: reports are issued unsigned), its passphrase, and
 # an optional PNG of the agency's seal drawn under the signature (empty: a plain red seal).

@@ -19,20 +19,27 @@ the subset it uses.
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
+import os
 import posixpath
 import re
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject
 
 # WeasyPrint logs every layout step at INFO ("Step 5 - Creating layout - Page 12"): noise in
 # a worker's log, where the root level is INFO.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+logger = logging.getLogger(__name__)
 
 from weasyprint import CSS, HTML  # noqa: E402
 from weasyprint import html as weasyprint_html  # noqa: E402
@@ -137,6 +144,8 @@ class RenderedPdf:
     pages: int
     # Where the signature goes; None when the HTML has no element of id SIGNATURE_BOX_ID.
     signature_box: SignatureBox | None = None
+    # The processes that laid it out (render_pdf): 1, or more for a document in parts.
+    processes: int = 1
 
 
 def find_signature_box(document, element_id: str = SIGNATURE_BOX_ID) -> SignatureBox | None:
@@ -197,17 +206,146 @@ REPORT_UA_STYLESHEET = CSS(
 class ReportHTML(HTML):
     """An HTML document laid out with REPORT_UA_STYLESHEET (the report has no form).
     `_ua_stylesheets` is WeasyPrint's (private) hook for its user-agent style sheets;
-    tests/reports/test_pdf_speed.py fails if an upgrade stops calling it."""
+    tests/reports/test_monthly_render_order.py fails if an upgrade stops calling it."""
 
     def _ua_stylesheets(self, forms=False):
         return [REPORT_UA_STYLESHEET]
 
 
-def render_pdf(html: str) -> RenderedPdf:
-    """Lay out `html` and return the PDF. Deterministic: the same HTML gives the same bytes
-    (no creation date is written), so a regenerated report has the same checksum."""
+# The template marks where a part of the document begins that is laid out as a document of
+# its own (each appendix of monthly.html): Decree 30 numbers an appendix's pages on their own.
+PART_BREAK = "<!-- pdf-part -->"
+_BODY_TAG = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def split_parts(html: str) -> list[str]:
+    """`html` cut at each PART_BREAK into whole documents: each part keeps the head (title,
+    style sheet) and the body tag; a document without PART_BREAK is one part."""
+    if PART_BREAK not in html:
+        return [html]
+    opening = _BODY_TAG.search(html)
+    closing = html.rfind("</body>")
+    if opening is None or closing < opening.end():
+        raise ValueError("A document with parts needs a <body> element.")
+    head, tail = html[: opening.end()], html[closing:]
+    return [head + chunk + tail for chunk in html[opening.end() : closing].split(PART_BREAK)]
+
+
+def _render_one(html: str) -> RenderedPdf:
     document = ReportHTML(string=html, base_url=BASE_URL, url_fetcher=StaticOnlyFetcher()).render()
-    content = document.write_pdf()
     return RenderedPdf(
-        content=content, pages=len(document.pages), signature_box=find_signature_box(document)
+        content=document.write_pdf(),
+        pages=len(document.pages),
+        signature_box=find_signature_box(document),
+    )
+
+
+def _processes_wanted(parts: int) -> int:
+    """How many processes lay out `parts` parts: REPORT_PDF_PROCESSES (0: one per CPU this
+    process may use), never more than the parts. One when this process runs other threads:
+    a child made with fork() has only the thread that made it, and a lock another thread
+    held (in fontconfig, in cairo) would stay locked there."""
+    wanted = settings.REPORT_PDF_PROCESSES or len(os.sched_getaffinity(0))
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    return max(1, min(wanted, parts))
+
+
+class _Child:
+    """One part laid out in a child process made with fork(): the child has the parent's
+    WeasyPrint, fonts and settings already loaded, lays out its HTML, writes the page count
+    and the PDF into a pipe and ends with os._exit (none of the parent's clean-up runs there:
+    its database connections and open files stay the parent's)."""
+
+    def __init__(self, html: str):
+        self.html = html
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child
+            status = 1
+            try:
+                os.close(read_end)
+                rendered = _render_one(html)
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(b"%d\n" % rendered.pages + rendered.content)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        self._pipe = os.fdopen(read_end, "rb")
+
+    def result(self) -> RenderedPdf:
+        """The child's part; laid out here instead when the child failed (killed, out of
+        memory…): a part is never lost, and an error in the HTML is raised here with its
+        own traceback."""
+        try:
+            with self._pipe:
+                data = self._pipe.read()
+            _pid, status = os.waitpid(self.pid, 0)
+            self.pid = 0
+            pages, _newline, content = data.partition(b"\n")
+            if os.waitstatus_to_exitcode(status) == 0 and pages.isdigit() and content:
+                return RenderedPdf(content=content, pages=int(pages))
+        finally:
+            self.stop()
+        logger.warning("A part of the PDF failed in its own process; laid out again here.")
+        return _render_one(self.html)
+
+    def stop(self) -> None:
+        """End the child if it still runs (the job stopped early: its time limit, an
+        error in another part)."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = 0
+
+
+def join_pdfs(parts: list[RenderedPdf]) -> bytes:
+    """One PDF of the parts' pages in order, with the first part's document information
+    (title, author) and language; the bookmarks of every part are kept."""
+    writer = PdfWriter()
+    readers = [PdfReader(io.BytesIO(part.content)) for part in parts]
+    for reader in readers:
+        writer.append(reader)
+    first = readers[0]
+    if first.metadata:
+        writer.add_metadata(first.metadata)
+    if "/Lang" in first.root_object:
+        writer.root_object[NameObject("/Lang")] = first.root_object["/Lang"]
+    # pypdf writes no date and no file identifier: the same parts give the same bytes.
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+def render_pdf(html: str, processes: int | None = None) -> RenderedPdf:
+    """Lay out `html` and return the PDF. Deterministic: the same HTML gives the same bytes
+    (no creation date is written), so a regenerated report has the same checksum.
+
+    A document cut into parts (PART_BREAK: the monthly report's appendices) is laid out part
+    by part, each a document of its own with its own page numbers, then joined (join_pdfs).
+    With `processes` (default: _processes_wanted) above one, the last parts are laid out in
+    child processes while this one lays out the first ones: at 20,000 tasks the task list
+    (the last appendix) is the longest part, and a layout uses one CPU (issue 18,
+    bench/README.md). The bytes are the same either way."""
+    parts = split_parts(html)
+    if len(parts) == 1:
+        return _render_one(html)
+    processes = _processes_wanted(len(parts)) if processes is None else processes
+    here = max(1, len(parts) - (processes - 1))
+    children = [_Child(part) for part in parts[here:]]
+    try:
+        rendered = [_render_one(part) for part in parts[:here]]
+        rendered += [child.result() for child in children]
+    finally:
+        for child in children:
+            child.stop()
+    return RenderedPdf(
+        content=join_pdfs(rendered),
+        pages=sum(part.pages for part in rendered),
+        signature_box=rendered[0].signature_box,
+        processes=1 + len(children),
     )

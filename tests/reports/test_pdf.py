@@ -564,12 +564,19 @@ def test_pages_a4_portrait_with_a_landscape_appendix(june):
 @needs_poppler
 @pytest.mark.pdf
 def test_page_numbers_in_the_top_margin_from_page_two(june):
+    """The report's pages are numbered from 2; the appendix's on their own (Decree 30), from
+    its second page."""
     _report, pdf = june
     # The top margin is 20 mm (57 pt) on portrait pages, 30 mm (85 pt) on landscape ones.
     assert pdf.region(1, x=0, y=0, width=595, height=56).strip() == ""
     assert pdf.region(2, x=0, y=0, width=595, height=56).strip() == "2"
-    last = pdf.pages
-    assert pdf.region(last, x=0, y=0, width=842, height=84).strip() == str(last)
+    starts = [n for n, page in enumerate(pdf.page_texts, start=1) if "PHỤ LỤC" in page]
+    first, last_start, last = starts[0], starts[-1], pdf.pages
+    assert pdf.region(first - 1, x=0, y=0, width=595, height=56).strip() == str(first - 1)
+    for start in starts:
+        assert pdf.region(start, x=0, y=0, width=842, height=84).strip() == ""
+    assert last > last_start
+    assert pdf.region(last, x=0, y=0, width=842, height=84).strip() == str(last - last_start + 1)
 
 
 @needs_poppler

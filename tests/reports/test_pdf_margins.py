@@ -123,6 +123,9 @@ class Line:
 @dataclass(frozen=True)
 class Page:
     number: int
+    # The number printed on it: each appendix's pages are numbered on their own (Decree 30),
+    # from 1 on the page with its heading.
+    printed: int
     width: float
     height: float
     lines: list[Line]
@@ -138,7 +141,7 @@ class Page:
         """The page number's box: Decree 30 puts it in the top margin, from page 2."""
         for line in self.lines:
             for text, box in line.words:
-                if text == str(self.number) and box.y_max <= self.text_area.y_min + TOLERANCE:
+                if text == str(self.printed) and box.y_max <= self.text_area.y_min + TOLERANCE:
                     return box
         return None
 
@@ -150,6 +153,7 @@ def read_pages(path: Path) -> list[Page]:
     ).stdout
     ns = "{http://www.w3.org/1999/xhtml}"
     pages = []
+    printed = 0
     for number, page in enumerate(ElementTree.fromstring(xhtml).iter(ns + "page"), start=1):
         lines = []
         for line in page.iter(ns + "line"):
@@ -166,7 +170,11 @@ def read_pages(path: Path) -> list[Page]:
                 if i == len(words) or words[i][1].x_min - words[i - 1][1].x_max > WORD_SPACE:
                     lines.append(Line(words[start:i]))
                     start = i
-        pages.append(Page(number, float(page.get("width")), float(page.get("height")), lines))
+        heading = lines and lines[0].text.startswith("PHỤ LỤC")
+        printed = 1 if heading else printed + 1
+        pages.append(
+            Page(number, printed, float(page.get("width")), float(page.get("height")), lines)
+        )
     return pages
 
 
@@ -309,9 +317,17 @@ def test_no_ink_in_the_margins(rendered):
 
 def test_the_page_number_stays_in_the_top_margin(rendered):
     """The one thing printed above the text: the page number, from page 2, centred over
-    the text as a word processor's header centres it."""
+    the text as a word processor's header centres it; an appendix's pages numbered on their
+    own, from its second page."""
     assert rendered.pages[0].page_number is None
-    for page in rendered.pages[1:]:
+    appendix_starts = [page for page in rendered.pages if page.printed == 1][1:]
+    assert appendix_starts, "no appendix"
+    for page in appendix_starts:  # nothing at all above the text
+        top = page.text_area.y_min + TOLERANCE
+        assert not [text for line in page.lines for text, box in line.words if box.y_max <= top]
+    for page in rendered.pages:
+        if page.printed == 1:
+            continue
         number = page.page_number
         assert number is not None, f"page {page.number} has no number in its top margin"
         assert number.y_min >= 0
