@@ -23,40 +23,45 @@ p50 <= 6 ms; `list_one_agency`, >= 100 req/s) reads two more queries so, through
 with the ORM) and a page of a task's history with its evidence (selectors.StatusUpdatePages,
 4.4 ms with the ORM); and, through `rows_of`, the task list's page for a query string whose
 filters are made of their values alone (TaskViewSet.list_sql_key): building its SQL was
-2.2 of the 3.7 ms CPU of one agency's page (load 4).
+2.2 of the 3.7 ms CPU of one agency's page (load 4). A page's coordinating agencies and
+its days late are read through `rows_by_ids`, SQL built once per number of tasks on the
+page: building them was a millisecond of one agency's list (issue 18).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
-# Ids are positive: a filter on this one names the parameter to replace.
+# Ids are positive: a filter on one of these names the parameter to replace.
 MARKER = -(2**62) - 12345
+MARKERS = tuple(MARKER - index for index in range(1000))
 _BIGINT = range(-(2**63), 2**63)
 _MAX_ENTRIES = 256
 
 
 class CompiledRows:
-    """`list(build(value))` of a values() queryset that names `value` (an id) once, for any
-    `value`, from SQL built once on `connection`: `queryset` is `build(MARKER)`."""
+    """`list(build(values))` of a values() queryset that names each of `values` (ids) once,
+    for any values of that number, from SQL built once on `connection`: `queryset` is
+    `build(markers)`, `markers` the first len(values) of MARKERS."""
 
-    def __init__(self, queryset: QuerySet, connection):
+    def __init__(self, queryset: QuerySet, connection, markers: tuple[int, ...] = ()):
         query = queryset.query
         self._connection = connection
         self._compiler = query.get_compiler(connection=connection)
-        self._at: int | None = None
+        self._at: list[int] = []
         try:
             self._sql, params = self._compiler.as_sql()
         except EmptyResultSet:  # e.g. the scope of a user without agencies: no rows
             self._sql = None
             return
         self._params = list(params)
-        if self._params.count(MARKER) > 1:
-            raise ValueError("The queryset's SQL must name the value at most once.")
-        # None: the SQL names no value (rows_of), it runs as built.
-        self._at = self._params.index(MARKER) if MARKER in self._params else None
+        # Where each value goes; none: the SQL names no value (rows_of), it runs as built.
+        for marker in markers:
+            if self._params.count(marker) != 1:
+                raise ValueError("The queryset's SQL must name each value exactly once.")
+            self._at.append(self._params.index(marker))
         # The names ValuesIterable gives the columns.
         self._names = (
             list(query.selected)
@@ -64,16 +69,16 @@ class CompiledRows:
             else [*query.extra_select, *query.values_select, *query.annotation_select]
         )
 
-    def __call__(self, pk=None) -> list[dict]:
-        if pk is not None:
-            pk = int(pk)  # ValueError or TypeError for a malformed id, as the ORM raises
-        if self._sql is None or (pk is not None and pk not in _BIGINT):
+    def __call__(self, values: Sequence = ()) -> list[dict]:
+        # ValueError or TypeError for a malformed id, as the ORM raises
+        values = [int(value) for value in values]
+        if self._sql is None or any(value not in _BIGINT for value in values):
             return []
-        if (self._at is None) != (pk is None):
-            raise ValueError("A value is given exactly when the SQL names one.")
+        if len(values) != len(self._at):
+            raise ValueError("The values must be as many as the SQL names.")
         params = self._params.copy()
-        if self._at is not None:
-            params[self._at] = pk
+        for at, value in zip(self._at, values, strict=True):
+            params[at] = value
         with self._connection.cursor() as cursor:
             cursor.execute(self._sql, params)
             fetched = cursor.fetchall()
@@ -93,7 +98,7 @@ def rows_of(key: tuple, build: Callable[[], QuerySet], using: str = DEFAULT_DB_A
     """The rows of `build()`, a values() queryset, whose SQL is built once per `key` and
     database connection: `key` must name everything the SQL depends on, values included
     (the task list's page: TaskViewSet.list_sql_key)."""
-    return rows_by_value(key, lambda marker: build(), None, using)
+    return _rows(key, lambda markers: build(), (), using)
 
 
 def rows_by_value(
@@ -101,8 +106,26 @@ def rows_by_value(
 ) -> list[dict]:
     """The rows of `build(value)`, a values() queryset that names `value` (an id: a task's,
     a user's) exactly once. Its SQL is built once per `key` and database connection, from
-    `build(MARKER)`; `key` names everything else the query depends on. A value of None:
-    `build` names none (rows_of)."""
+    `build(MARKER)`; `key` names everything else the query depends on."""
+    return _rows(key, lambda markers: build(markers[0]), (value,), using)
+
+
+def rows_by_ids(
+    key: tuple, build: Callable[[list[int]], QuerySet], ids: Sequence, using=DEFAULT_DB_ALIAS
+) -> list[dict]:
+    """The rows of `build(ids)`, a values() queryset that names each of `ids` (distinct)
+    exactly once, typically as `…__in=ids`: its SQL is built once per `key`, number of
+    ids and database connection (a page's coordinating agencies, its days late)."""
+    if not ids:
+        return []
+    if len(ids) > len(MARKERS):  # longer than any page: built as usual
+        return list(build(list(ids)))
+    return _rows((*key, len(ids)), lambda markers: build(list(markers)), tuple(ids), using)
+
+
+def _rows(
+    key: tuple, build: Callable[[tuple[int, ...]], QuerySet], values: tuple, using: str
+) -> list[dict]:
     connection = connections[using]
     # Kept on the connection object: a compiler belongs to the connection it was built for,
     # one per thread.
@@ -111,5 +134,6 @@ def rows_by_value(
     if compiled is None:
         if len(cache) >= _MAX_ENTRIES:  # many dates or scopes: start again rather than grow
             cache.clear()
-        compiled = cache[key] = CompiledRows(build(MARKER), connection)
-    return compiled(value)
+        markers = MARKERS[: len(values)]
+        compiled = cache[key] = CompiledRows(build(markers), connection, markers)
+    return compiled(values)

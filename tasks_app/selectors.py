@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tasks_app.choices import AgeingBand, ReportCategory, SuccessionKind
 from tasks_app.collation import vi_order, vi_sort_key, vi_sorted
-from tasks_app.compiled import rows_by_id, rows_by_value
+from tasks_app.compiled import rows_by_id, rows_by_ids, rows_by_value
 from tasks_app.formatting import days_late
 from tasks_app.models import (
     AGENCY_LABEL,
@@ -524,17 +524,21 @@ def _coordination_in_order(agencies: list[tuple]) -> list[tuple]:
     return sorted(agencies, key=lambda agency: (vi_sort_key(agency[3] or agency[2]), agency[1]))
 
 
+_THROUGH_AGENCY = ("agency_id", "agency__code", "agency__name", "agency__short_name")
+
+
 def task_rows_with_coordination(rows) -> list[dict]:
     """Give each task row its `coordinating_agencies` as (id, code, name, short_name)
     tuples in Vietnamese order: one query, whatever the number of rows."""
     rows = list(rows)
     by_task: dict[int, list] = {row["id"]: [] for row in rows}
-    if by_task:
-        through = Task.coordinating_agencies.through.objects.filter(task_id__in=list(by_task))
-        for task_id, *agency in through.values_list(
-            "task_id", "agency_id", "agency__code", "agency__name", "agency__short_name"
-        ):
-            by_task[task_id].append(tuple(agency))
+    through = Task.coordinating_agencies.through.objects
+    for row in rows_by_ids(
+        ("coordinating agencies",),
+        lambda ids: through.filter(task_id__in=ids).values("task_id", *_THROUGH_AGENCY),
+        list(by_task),
+    ):
+        by_task[row["task_id"]].append(tuple(row[name] for name in _THROUGH_AGENCY))
     for row in rows:
         row["coordinating_agencies"] = _coordination_in_order(by_task[row["id"]])
     return rows
@@ -548,18 +552,20 @@ def task_rows_with_days_late(rows: list[dict], as_of: datetime.date) -> list[dic
     late = [row["id"] for row in rows if row["category"] == ReportCategory.COMPLETED_LATE]
     found: dict[int, int | None] = {}
     if late:
-        # The history's expressions resolved once per date (built_once): building them was
-        # 2 of the 3.4 ms this took on one agency's list (issue 18).
-        history = built_once(
-            "days late",
-            lambda: Task.objects.with_history_at(as_of).values_list(
-                "pk", "completed_on_at", "due_at_completion"
-            ),
-            as_of=as_of,
-        )
+        # SQL built once per date and number of late rows (tasks_app.compiled): building
+        # the history's expressions was 2 of the 3.4 ms this took on one agency's list
+        # (issue 18).
         found = {
-            pk: days_late(completed_on, due)
-            for pk, completed_on, due in history.filter(pk__in=late)
+            row["pk"]: days_late(row["completed_on_at"], row["due_at_completion"])
+            for row in rows_by_ids(
+                cache_key("days late", as_of=as_of),
+                lambda ids: (
+                    Task.objects.with_history_at(as_of)
+                    .filter(pk__in=ids)
+                    .values("pk", "completed_on_at", "due_at_completion")
+                ),
+                late,
+            )
         }
     for row in rows:
         row["days_late"] = found.get(row["id"])

@@ -12,6 +12,7 @@ Guarantees common to every view:
 
 import uuid
 from contextlib import nullcontext
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.http import Http404
@@ -77,23 +78,30 @@ from tasks_app.views_files import evidence_file_response, plan_document_file_res
 
 class _CountedRows:
     """What the paginator pages through: rows of `task_values_for_api`, counted on the
-    tasks alone (the joins of the rows' columns would only slow the count down). With a
-    `sql_key` (TaskViewSet.list_sql_key), a page is read with SQL built once per key, page
-    and connection (tasks_app.compiled.rows_of)."""
+    tasks alone (the joins of the rows' columns would only slow the count down). `build`
+    gives (tasks, rows), called only when needed: with a `sql_key`
+    (TaskViewSet.list_sql_key), a page is read with SQL built once per key, page and
+    connection (tasks_app.compiled.rows_of), and a page that is not full needs no count,
+    so a list read again builds no queryset at all (issue 18)."""
 
-    def __init__(self, tasks, rows, sql_key: tuple | None = None):
-        self.tasks, self.rows, self.sql_key = tasks, rows, sql_key
+    def __init__(self, build, sql_key: tuple | None = None):
+        self._build, self.sql_key = build, sql_key
+
+    @cached_property
+    def _built(self):
+        return self._build()
 
     def count(self) -> int:
-        return self.tasks.count()
+        tasks, _rows = self._built
+        return tasks.count()
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, key):
         if self.sql_key is None or not isinstance(key, slice):
-            return self.rows[key]
-        return rows_of((*self.sql_key, key.start, key.stop), lambda: self.rows[key])
+            return self._built[1][key]
+        return rows_of((*self.sql_key, key.start, key.stop), lambda: self._built[1][key])
 
 
 class _ApiView:
@@ -505,19 +513,29 @@ class TaskViewSet(
         return Response(data, status=code)
 
     def list(self, request, *args, **kwargs):
-        # TaskSerializer's output, page by page, from value rows: the count, the page, the
-        # page's coordinating agencies and, unless the request filters on the category, the
-        # categories of its parent tasks, one query each. (A docstring here would replace
-        # the class's in the schema's description of the operation.)
-        tasks = self.filter_queryset(self.get_queryset())
-        rows = selectors.task_values_for_api(tasks)
-        page = self.paginate_queryset(_CountedRows(tasks, rows, self.list_sql_key()))
-        rows = selectors.task_rows_with_coordination(rows if page is None else page)
+        # TaskSerializer's output, page by page, from value rows: the count (only for a full
+        # page), the page, its coordinating agencies and, unless the request filters on the
+        # category, the categories of its parent tasks, one query each. (A docstring
+        # here would replace the class's in the schema's description of the operation.)
+        sql_key = self.list_sql_key()
+        if sql_key is None:
+            built = self._tasks_and_rows()  # the filters checked (400) before the page (404)
+            counted = _CountedRows(lambda: built)
+        else:
+            TaskFilter.check_values(request)
+            counted = _CountedRows(self._tasks_and_rows, sql_key)
+        page = self.paginate_queryset(counted)
+        rows = selectors.task_rows_with_coordination(counted[:] if page is None else page)
         if not self._by_category:
             rows = selectors.task_rows_with_parent_categories(rows, self.as_of)
         rows = selectors.task_rows_with_days_late(rows, self.as_of)
         data = s.task_list_data(rows)
         return Response(data) if page is None else self.get_paginated_response(data)
+
+    def _tasks_and_rows(self):
+        """The list's tasks (scope, filters, ordering) and their rows, as querysets."""
+        tasks = self.filter_queryset(self.get_queryset())
+        return tasks, selectors.task_values_for_api(tasks)
 
     def retrieve(self, request, pk=None):
         query = s.TaskExpandQuerySerializer(data=request.query_params)

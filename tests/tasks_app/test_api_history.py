@@ -276,3 +276,22 @@ def test_a_list_whose_filters_read_the_database_is_built_each_time(
     assert _cached_list_keys() == []
     assert client.get(f"/api/v1/tasks/?lead_agency={district}").status_code == 200
     assert len(_cached_list_keys()) == 1
+
+
+def test_a_refused_filter_value_answers_400_every_time_even_after_valid_ones(
+    make_task, agencies, api_client, monitor
+):
+    """A valid query string of value filters is checked once per process
+    (TaskFilter.check_values); a refused one is never remembered as valid."""
+    make_task(code="L1", lead_agency=agencies["haihau"])
+    client = api_client(monitor)
+    valid = f"/api/v1/tasks/?lead_agency={agencies['haihau'].pk}&state=not_started"
+    for _ in range(2):
+        assert [row["code"] for row in client.get(valid).json()["results"]] == ["L1"]
+    for query in ("?lead_agency=abc&state=not_started", "?state=bogus", "?due_before=31/02/2022"):
+        for _ in range(2):
+            response = client.get(f"/api/v1/tasks/{query}")
+            assert response.status_code == 400, query
+            field = query[1:].split("=")[0]
+            assert response.json()[field], response.json()
+    assert client.get(valid).status_code == 200

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from tasks_app.compiled import MARKER, rows_by_id, rows_by_value
+from tasks_app.compiled import MARKER, rows_by_id, rows_by_ids, rows_by_value
 from tasks_app.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,25 @@ def test_rows_by_a_value_in_a_subquery_are_the_querysets_in_its_order(make_task,
         assert rows_by_value(("test", "latest two"), build, pk) == list(build(pk))
     assert [row["code"] for row in list(build(agencies["haihau"].pk))] == ["NV-3", "NV-1"]
     assert built.count(MARKER) == 1  # the SQL was built once, with the marker
+
+
+def test_rows_by_ids_give_the_querysets_rows_with_sql_built_once_per_number_of_ids(make_task):
+    """Issue 18: a page's coordinating agencies and days late, `…__in=ids`."""
+    tasks = [make_task(code=f"NV-{n}", due=datetime.date(2022, 6, n + 1)) for n in range(4)]
+    ids = [task.pk for task in tasks]
+    built = []
+
+    def build(wanted):
+        built.append(len(wanted))
+        return Task.objects.filter(pk__in=wanted).order_by("code").values(*COLUMNS)
+
+    for wanted in (ids[:2], ids[2:], [ids[3], ids[0]], ids, [ids[1]]):
+        assert rows_by_ids(("test", "by ids"), build, wanted) == list(build(wanted))
+    # Built once for two ids (three lists of two), once for four and once for one; each
+    # `build(wanted)` above adds its own count.
+    assert built.count(2) == 1 + 3 and built.count(4) == 1 + 1 and built.count(1) == 1 + 1
+    assert rows_by_ids(("test", "by ids"), build, []) == []
+    assert rows_by_ids(("test", "by ids"), build, [ids[0], 10**30]) == []
 
 
 def test_an_unknown_or_out_of_range_id_gives_no_row(make_task):
