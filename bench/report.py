@@ -94,10 +94,17 @@ def measure_once(database_url: str, media_root: str, trace: bool = False) -> dic
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trace:
         tracemalloc.start()
+
+    def children_cpu() -> float:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
     started, cpu_started = time.perf_counter(), time.process_time()
+    children_started = children_cpu()
     with CaptureQueriesContext(connection) as queries:
         report = services.monthly_report_generate(plan=plan, period=PERIOD)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    layout_children_cpu = children_cpu() - children_started
     traced_peak = 0
     if trace:
         _current, traced_peak = tracemalloc.get_traced_memory()
@@ -109,6 +116,12 @@ def measure_once(database_url: str, media_root: str, trace: bool = False) -> dic
         # CPU time of this process: what the generation costs whatever else the machine
         # runs (the database's own time is not in it).
         "cpu_s": round(cpu, 2),
+        # CPU time of the processes that laid out parts of the PDF beside this one
+        # (reports/pdf.py), and their peak resident set size.
+        "children_cpu_s": round(layout_children_cpu, 2),
+        "children_rss_peak_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
         # The parts as the job records them on the row (issue 18).
         "content_s": round(report.figures_seconds or 0.0, 2),
         "pdf_s": round(report.pdf_seconds or 0.0, 2),
@@ -144,16 +157,18 @@ def _render_markdown(document: dict) -> str:
         f"bench/generate.py seed 1, {latest['dataset']['updates_per_task']} status updates on "
         f"{float(latest['dataset']['updated_fraction']):.0%} of the tasks; report of 06/2022.",
         "",
-        "| run | seconds | CPU s | figures s | PDF layout s | figures + PDF s | Excel s "
-        "| peak RSS MB | load avg | queries | pages | PDF kB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | seconds | CPU s | CPU s, layout children | figures s | PDF layout s "
+        "| figures + PDF s | Excel s | peak RSS MB | children's peak RSS MB | load avg "
+        "| queries | pages | PDF kB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for index, run in enumerate(latest["runs"], start=1):
         lines.append(
-            f"| {index} | {run['seconds']} | {run['cpu_s']} | {run['content_s']} | "
-            f"{run['pdf_s']} | {run.get('pdf_job_s', '')} | {run.get('xlsx_s', '')} | "
-            f"{run['rss_peak_mb']} | {run['load_average']:.1f} | {run['queries']} | "
-            f"{run['pages']} | {run['pdf_kb']} |"
+            f"| {index} | {run['seconds']} | {run['cpu_s']} | {run.get('children_cpu_s', '')} | "
+            f"{run['content_s']} | {run['pdf_s']} | {run.get('pdf_job_s', '')} | "
+            f"{run.get('xlsx_s', '')} | {run['rss_peak_mb']} | "
+            f"{run.get('children_rss_peak_mb', '')} | {run['load_average']:.1f} | "
+            f"{run['queries']} | {run['pages']} | {run['pdf_kb']} |"
         )
     lines += [
         "",
@@ -344,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
                 else "computed live (not stored: no --store-trend)."
             ),
             *args.note,
+            "The PDF's parts (the body, each appendix) are laid out side by side "
+            "(reports/pdf.py, REPORT_PDF_PROCESSES: one per CPU): the last appendix in a "
+            "process forked from the job's; its CPU seconds and peak RSS are the 'layout "
+            "children' columns, not in the job's own.",
             "Peak RSS is the child's ru_maxrss (whole process, C libraries included); the "
             "Python peak is tracemalloc's during the generation only, in a separate run that "
             "is not timed (tracing slows Python down several times).",
