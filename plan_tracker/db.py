@@ -21,7 +21,11 @@ Issue 12 measured both alternatives (bench/README.md, "Issue 12"):
   the district manager's dashboard at 200,000 tasks went from a 740 ms median to 3,073 ms
   once PostgreSQL switched the prepared queries to generic plans (from their tenth run on
   a connection), past its 1.5 s target (bench/results/dashboard-issue12-*.md).
-So the block stays, and only the API's detail routes run inside it. It sets psycopg's
+So the block stays, and only the API's detail routes run inside it, and the task list
+(issue 18: one agency's list, target 100 requests a second), whose page and count are read
+inside `planned_with_values()`: there psycopg never prepares, so PostgreSQL plans them with
+the values each time, while the request's short look-ups (the token, the memberships, the
+page's coordinating agencies and days late) keep their plans. It sets psycopg's
 public connection attributes (`cursor_factory`, `prepare_threshold`) and Django's
 `ServerBindingCursor`, the class Django itself uses for `server_side_binding`.
 
@@ -57,3 +61,20 @@ def prepared_statements(using: str = DEFAULT_DB_ALIAS):
         # A connection closed in the block (an error, CONN_MAX_AGE) takes the setting along;
         # its successor starts with Django's.
         raw.cursor_factory, raw.prepare_threshold = before
+
+
+@contextmanager
+def planned_with_values(using: str = DEFAULT_DB_ALIAS):
+    """Inside `prepared_statements()`: the queries of this block are never prepared, so
+    PostgreSQL plans each with its values (a list's page and its count, whose best plan
+    depends on them). Outside it, or on SQLite, it changes nothing."""
+    raw = connections[using].connection
+    if raw is None or connections[using].vendor != "postgresql":
+        yield
+        return
+    before = raw.prepare_threshold
+    raw.prepare_threshold = None  # psycopg: never prepare
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = before

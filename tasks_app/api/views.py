@@ -34,7 +34,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plan_tracker.db import prepared_statements
+from plan_tracker.db import planned_with_values, prepared_statements
 from tasks_app import (
     calendar_feed,
     formatting,
@@ -109,13 +109,16 @@ class _ApiView:
     statements for the actions on one object."""
 
     lookup_value_regex = ANY_ID
+    # The list reads its page and count inside planned_with_values() (TaskViewSet.list), so
+    # its other queries may be prepared too.
+    prepares_list = False
 
     def dispatch(self, request, *args, **kwargs):
         # One object's page or action (`detail` routes: a task, its updates, an extension)
         # runs a few short queries whose planning took most of the database's time; lists
         # plan their filters with the values given (plan_tracker/db.py).
-        one_object = getattr(self, "detail", False)
-        with prepared_statements() if one_object else nullcontext():
+        prepared = getattr(self, "detail", False) or self.prepares_list
+        with prepared_statements() if prepared else nullcontext():
             return super().dispatch(request, *args, **kwargs)
 
     def parse(self, serializer_class, **context) -> dict:
@@ -430,6 +433,7 @@ class TaskViewSet(
     ordering_fields = ["due", "code", "progress", "updated_at"]
     ordering = ["plan", "code"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    prepares_list = True
 
     # Checks beyond "signed in", per action. Object-level ones run on a task already found
     # in the scope, so a hidden task answers 404 and a visible one 403.
@@ -524,8 +528,10 @@ class TaskViewSet(
         else:
             TaskFilter.check_values(request)
             counted = _CountedRows(self._tasks_and_rows, sql_key)
-        page = self.paginate_queryset(counted)
-        rows = selectors.task_rows_with_coordination(counted[:] if page is None else page)
+        with planned_with_values():
+            page = self.paginate_queryset(counted)
+            rows = counted[:] if page is None else page
+        rows = selectors.task_rows_with_coordination(rows)
         if not self._by_category:
             rows = selectors.task_rows_with_parent_categories(rows, self.as_of)
         rows = selectors.task_rows_with_days_late(rows, self.as_of)

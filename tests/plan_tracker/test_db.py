@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from plan_tracker.db import prepared_statements
+from plan_tracker.db import planned_with_values, prepared_statements
 from tasks_app import tokens
 from tasks_app.models import Task
 
@@ -76,6 +76,46 @@ def test_a_task_page_prepares_its_queries_and_the_dashboard_none(
         assert client.get("/dashboard/").status_code == 200
         assert dashboard.get("/api/v1/dashboard/").status_code == 200
     assert _prepared() == after_pages
+
+
+def _prepared_texts() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_queries_planned_with_their_values_in_the_block_are_never_prepared(postgres_only, task):
+    before = _prepared()
+    with prepared_statements():
+        with planned_with_values():
+            for _ in range(10):
+                _read(task)
+        assert _prepared() == before
+        for _ in range(6):  # after the inner block, the same query is prepared again
+            _read(task)
+    assert _prepared() > before
+
+
+def test_a_task_list_keeps_the_plans_of_its_look_ups_but_not_of_its_page(
+    postgres_only, make_task, manager, settings
+):
+    """Issue 18: one agency's list prepares the token's and memberships' look-ups and the
+    page's coordinating agencies; its page and count are planned with their values."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
+    }
+    for n in range(3):
+        make_task(code=f"L{n}")
+    reader = _api(manager)
+    for page_size in (2, 100) * 6:  # a full page (counted) and one that is not
+        assert reader.get(f"/api/v1/tasks/?page_size={page_size}").status_code == 200
+    texts = _prepared_texts()
+    assert any('FROM "tasks_app_apitoken"' in text for text in texts)
+    assert any('FROM "tasks_app_membership"' in text for text in texts)
+    assert any('FROM "tasks_app_task_coordinating_agencies"' in text for text in texts)
+    assert not any("COUNT(" in text.upper() for text in texts)
+    assert not any(text.startswith('SELECT "tasks_app_task"."id" AS "id"') for text in texts)
 
 
 # --- The health check of kept connections (plan_tracker/postgresql/base.py) --------------------
