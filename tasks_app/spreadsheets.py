@@ -9,10 +9,11 @@ An uploaded workbook is refused, before any row is read, when it is:
 - holding a formula in any cell of a sheet the caller reads: a value must be typed in, so that
   what the preview shows is what is stored (a formula's cached result may be stale or empty).
 
-Every workbook the product writes is saved through `workbook_bytes`, which stores every text
-cell as text (`keep_text`): a task title "=HYPERLINK(…)" or "+1" typed by a person stays that
-text in Excel and LibreOffice, never a live formula (issue 16). The product writes no formula
-of its own.
+Every workbook the product writes with openpyxl is saved through `workbook_bytes`, which
+stores every text cell as text (`keep_text`): a task title "=HYPERLINK(…)" or "+1" typed by a
+person stays that text in Excel and LibreOffice, never a live formula (issue 16). The
+dashboard's and the monthly report's workbook (reports/excel.py) is written with XlsxWriter,
+by the same rule (FORMULA_STARTS). The product writes no formula of its own.
 
 Errors name the cell as a person finds it in Excel: sheet, row number, column letter and
 header (`CellError`).

@@ -46,3 +46,27 @@ def test_export_view_uses_the_filters(client, demo_user):
     rows = list(book.worksheets[0].iter_rows(min_row=7, values_only=True))
     assert [row[1] for row in rows[:6]] == [5, 1, 40, 1, 13, 1]
     assert "30/06/2022" in book.worksheets[0]["A3"].value  # the as-of line, in the language
+
+
+def test_the_workbook_keeps_its_formats_for_a_person_reading_it(demo_user, at):
+    """Dates are dates shown dd/mm/yyyy, rates percentages, the header bold on its colour and
+    frozen above the rows, the task column wide enough to read."""
+    board = dashboard_summary(
+        user=demo_user("lanhdao"), filters=at(datetime.date(2022, 12, 31)), overdue_limit=None
+    )
+    book = load_workbook(BytesIO(dashboard_workbook(board)))
+    summary, areas, _agencies, overdue, trend = book.worksheets
+    assert [sheet.freeze_panes for sheet in book.worksheets] == ["A7"] * 5
+    header = overdue["B6"]
+    assert (header.value, header.font.b, header.fill.fgColor.rgb) == ("Nhiệm vụ", True, "FFDDE4EE")
+    assert overdue.column_dimensions["B"].width == pytest.approx(60, abs=1)
+    due = overdue["E7"]
+    assert isinstance(due.value, datetime.datetime) and due.number_format == "DD/MM/YYYY"
+    rate = summary["B17"]
+    assert (summary["A17"].value, rate.value, rate.number_format) == (
+        "Tỷ lệ đúng hạn",
+        0.39,
+        "0.0%",
+    )
+    assert areas["M7"].number_format == "0.0%"
+    assert trend["A7"].is_date and trend["A7"].number_format == "DD/MM/YYYY"

@@ -48,6 +48,20 @@ def test_the_dashboard_workbook_writes_titles_and_names_as_text(client, leader, 
 
     assert response.status_code == 200
     assert_kept_as_text(response.content)
+    _assert_quoted(response.content)
+
+
+def _assert_quoted(content: bytes) -> None:
+    """Each formula-like text carries Excel's quote prefix: still text once edited."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(content))
+    for text, places in text_cells(content).items():
+        for where, _type in places:
+            sheet, cell = where.split("!")
+            assert book[sheet][cell].quotePrefix, (text, where)
 
 
 def test_the_monthly_report_workbook_writes_titles_and_names_as_text(
@@ -59,6 +73,7 @@ def test_the_monthly_report_workbook_writes_titles_and_names_as_text(
     with default_storage.open(report.xlsx.name) as xlsx:
         content = xlsx.read()
     assert_kept_as_text(content)
+    _assert_quoted(content)
     # The titles are in the sheet of overdue tasks and in the sheet of every task.
     sheets = {where.split("!")[0] for where, _type in text_cells(content)[HYPERLINK]}
     assert len(sheets) == 2
