@@ -21,12 +21,19 @@ Issue 12 measured both alternatives (bench/README.md, "Issue 12"):
   the district manager's dashboard at 200,000 tasks went from a 740 ms median to 3,073 ms
   once PostgreSQL switched the prepared queries to generic plans (from their tenth run on
   a connection), past its 1.5 s target (bench/results/dashboard-issue12-*.md).
-So the block stays, and only the API's detail routes run inside it, and the task list
-(issue 18: one agency's list, target 100 requests a second), whose page and count are read
-inside `planned_with_values()`: there psycopg never prepares, so PostgreSQL plans them with
-the values each time, while the request's short look-ups (the token, the memberships, the
-page's coordinating agencies and days late) keep their plans. It sets psycopg's
-public connection attributes (`cursor_factory`, `prepare_threshold`) and Django's
+So the block stays, and only the API's detail routes and the task list run inside it.
+
+Issue 18 (one agency's list, target 100 requests a second): PostgreSQL kept planning the
+list's page each time (0.7 ms; its estimate of the generic plan was higher than of the
+plans made with the values), so a database session that runs the block asks for generic
+plans (`plan_cache_mode`, set once per session, `_generic_plans`). It changes nothing
+outside the block: there psycopg binds the values into the SQL, and PostgreSQL plans such a
+query with them whatever the setting says. Inside the block, `planned_with_values()` sends
+its queries that way too: the list's count, and a page whose SQL is built each time (a
+search), whose best plans depend on the values. One agency's list went from 65-67 to
+115-129 requests a second with the rest of issue 18's work, the open-tasks list (20,000
+tasks, by due date) from 44-48 to 50-54 (bench/README.md). It sets psycopg's public
+connection attributes (`cursor_factory`, `prepare_threshold`) and Django's
 `ServerBindingCursor`, the class Django itself uses for `server_side_binding`.
 
 `DATABASE_PREPARED_STATEMENTS` (settings.py) switches the block off; on SQLite it changes
@@ -44,7 +51,8 @@ PREPARE_THRESHOLD = 5
 
 @contextmanager
 def prepared_statements(using: str = DEFAULT_DB_ALIAS):
-    """Let the queries run in the block be prepared (see the module's docstring)."""
+    """Let the queries run in the block be prepared, with generic plans (see the module's
+    docstring)."""
     connection = connections[using]
     if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         yield
@@ -53,6 +61,7 @@ def prepared_statements(using: str = DEFAULT_DB_ALIAS):
 
     connection.ensure_connection()
     raw = connection.connection
+    _generic_plans(connection, raw)
     before = raw.cursor_factory, raw.prepare_threshold
     raw.cursor_factory, raw.prepare_threshold = ServerBindingCursor, PREPARE_THRESHOLD
     try:
@@ -63,18 +72,37 @@ def prepared_statements(using: str = DEFAULT_DB_ALIAS):
         raw.cursor_factory, raw.prepare_threshold = before
 
 
+def _generic_plans(connection, raw) -> None:
+    """Once per database session: queries sent with their parameters apart (only in
+    prepared_statements() blocks: elsewhere psycopg binds the values into the SQL, and
+    PostgreSQL plans with them whatever this says) get a generic plan, made once per
+    prepared statement. PostgreSQL's own choice kept planning the task list's page each
+    time (0.7 ms) because its estimate of the generic plan was higher (issue 18). Not in a
+    transaction, whose rollback would undo it."""
+    if connection.__dict__.get("plan_tracker_generic_plans") is raw:
+        return
+    if connection.in_atomic_block:
+        return
+    raw.execute("SET plan_cache_mode = force_generic_plan")
+    connection.plan_tracker_generic_plans = raw
+
+
 @contextmanager
 def planned_with_values(using: str = DEFAULT_DB_ALIAS):
-    """Inside `prepared_statements()`: the queries of this block are never prepared, so
-    PostgreSQL plans each with its values (a list's page and its count, whose best plan
-    depends on them). Outside it, or on SQLite, it changes nothing."""
-    raw = connections[using].connection
-    if raw is None or connections[using].vendor != "postgresql":
+    """Inside `prepared_statements()`: the queries of this block are sent as Django sends
+    them by default, the values in the SQL, so PostgreSQL plans each with its values (a
+    list's count and a page whose SQL is built each time, whose best plans depend on them).
+    Outside it, or on SQLite, it changes nothing."""
+    connection = connections[using]
+    raw = connection.connection
+    if raw is None or connection.vendor != "postgresql":
         yield
         return
-    before = raw.prepare_threshold
-    raw.prepare_threshold = None  # psycopg: never prepare
+    from django.db.backends.postgresql.base import Cursor
+
+    before = raw.cursor_factory, raw.prepare_threshold
+    raw.cursor_factory, raw.prepare_threshold = Cursor, None
     try:
         yield
     finally:
-        raw.prepare_threshold = before
+        raw.cursor_factory, raw.prepare_threshold = before

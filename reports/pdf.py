@@ -240,15 +240,23 @@ def _render_one(html: str) -> RenderedPdf:
     )
 
 
-def _processes_wanted(parts: int) -> int:
-    """How many processes lay out `parts` parts: REPORT_PDF_PROCESSES (0: one per CPU this
-    process may use), never more than the parts. One when this process runs other threads:
-    a child made with fork() has only the thread that made it, and a lock another thread
-    held (in fontconfig, in cairo) would stay locked there."""
-    wanted = settings.REPORT_PDF_PROCESSES or len(os.sched_getaffinity(0))
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+def processes_for(parts: int, *, setting: int, cpus: int, threads: int) -> int:
+    """How many processes lay out `parts` parts: `setting` (REPORT_PDF_PROCESSES; 0: one
+    per CPU this process may use), never more than the parts. One when this process runs
+    other threads: a child made with fork() has only the thread that made it, and a lock
+    another thread held (in fontconfig, in cairo) would stay locked there."""
+    if threads > 1 or not hasattr(os, "fork"):
         return 1
-    return max(1, min(wanted, parts))
+    return max(1, min(setting or cpus, parts))
+
+
+def _processes_wanted(parts: int) -> int:
+    return processes_for(
+        parts,
+        setting=settings.REPORT_PDF_PROCESSES,
+        cpus=len(os.sched_getaffinity(0)),
+        threads=threading.active_count(),
+    )
 
 
 class _Child:

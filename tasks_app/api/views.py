@@ -93,14 +93,18 @@ class _CountedRows:
 
     def count(self) -> int:
         tasks, _rows = self._built
-        return tasks.count()
+        with planned_with_values():  # how many rows match depends on the values
+            return tasks.count()
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, key):
         if self.sql_key is None or not isinstance(key, slice):
-            return self._built[1][key]
+            with planned_with_values():
+                return list(self._built[1][key])
+        # The same SQL for every request with this query string: in the task list's
+        # prepared_statements() block, planned once per connection (plan_tracker/db.py).
         return rows_of((*self.sql_key, key.start, key.stop), lambda: self._built[1][key])
 
 
@@ -109,8 +113,8 @@ class _ApiView:
     statements for the actions on one object."""
 
     lookup_value_regex = ANY_ID
-    # The list reads its page and count inside planned_with_values() (TaskViewSet.list), so
-    # its other queries may be prepared too.
+    # The list reads its count, and a page whose SQL is built each time, inside
+    # planned_with_values() (TaskViewSet.list), so its other queries may be prepared too.
     prepares_list = False
 
     def dispatch(self, request, *args, **kwargs):
@@ -528,10 +532,8 @@ class TaskViewSet(
         else:
             TaskFilter.check_values(request)
             counted = _CountedRows(self._tasks_and_rows, sql_key)
-        with planned_with_values():
-            page = self.paginate_queryset(counted)
-            rows = counted[:] if page is None else page
-        rows = selectors.task_rows_with_coordination(rows)
+        page = self.paginate_queryset(counted)
+        rows = selectors.task_rows_with_coordination(counted[:] if page is None else page)
         if not self._by_category:
             rows = selectors.task_rows_with_parent_categories(rows, self.as_of)
         rows = selectors.task_rows_with_days_late(rows, self.as_of)

@@ -85,6 +85,7 @@ def _prepared_texts() -> list[str]:
 
 
 def test_queries_planned_with_their_values_in_the_block_are_never_prepared(postgres_only, task):
+    """The block's own queries are prepared; those of planned_with_values() never."""
     before = _prepared()
     with prepared_statements():
         with planned_with_values():
@@ -96,11 +97,14 @@ def test_queries_planned_with_their_values_in_the_block_are_never_prepared(postg
     assert _prepared() > before
 
 
-def test_a_task_list_keeps_the_plans_of_its_look_ups_but_not_of_its_page(
+@pytest.mark.django_db(transaction=True)  # outside a transaction, as a request runs
+def test_a_task_list_keeps_its_plans_but_plans_its_count_with_the_values(
     postgres_only, make_task, manager, settings
 ):
-    """Issue 18: one agency's list prepares the token's and memberships' look-ups and the
-    page's coordinating agencies; its page and count are planned with their values."""
+    """Issue 18: the task list prepares the token's and memberships' look-ups, its page
+    (SQL built once per query string of value filters) and the page's coordinating
+    agencies, with generic plans; its count, and a page whose SQL is built each time (a
+    search), are planned with their values."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
@@ -110,12 +114,17 @@ def test_a_task_list_keeps_the_plans_of_its_look_ups_but_not_of_its_page(
     reader = _api(manager)
     for page_size in (2, 100) * 6:  # a full page (counted) and one that is not
         assert reader.get(f"/api/v1/tasks/?page_size={page_size}").status_code == 200
+        assert reader.get("/api/v1/tasks/?q=L1").status_code == 200
     texts = _prepared_texts()
     assert any('FROM "tasks_app_apitoken"' in text for text in texts)
     assert any('FROM "tasks_app_membership"' in text for text in texts)
     assert any('FROM "tasks_app_task_coordinating_agencies"' in text for text in texts)
+    pages = [text for text in texts if text.startswith('SELECT "tasks_app_task"."id" AS "id"')]
+    assert len(pages) == 2  # the two page sizes' pages; not the search's
     assert not any("COUNT(" in text.upper() for text in texts)
-    assert not any(text.startswith('SELECT "tasks_app_task"."id" AS "id"') for text in texts)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
 
 
 # --- The health check of kept connections (plan_tracker/postgresql/base.py) --------------------

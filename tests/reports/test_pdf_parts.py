@@ -106,17 +106,25 @@ def test_a_part_whose_process_died_is_laid_out_again_here(caplog):
     assert "laid out again here" in caplog.text
 
 
-def test_the_processes_follow_the_setting_and_stay_one_beside_other_threads(settings):
+@pytest.mark.parametrize(
+    ("setting", "cpus", "threads", "expected"),
+    [
+        (0, 2, 1, 2),  # one per CPU
+        (0, 8, 1, 3),  # never more than the parts
+        (1, 8, 1, 1),  # all in the job's process
+        (2, 1, 1, 2),  # the setting, whatever the CPUs
+        (0, 8, 2, 1),  # another thread runs: no fork
+    ],
+)
+def test_the_processes_follow_the_setting_the_cpus_and_the_threads(
+    setting, cpus, threads, expected
+):
+    assert pdf.processes_for(3, setting=setting, cpus=cpus, threads=threads) == expected
+
+
+def test_beside_another_thread_the_parts_are_laid_out_in_this_process(settings):
     html = _document("Báo cáo", "Phụ lục I", "Phụ lục II")
-    assert threading.active_count() == 1, "another test left a thread running"
-    settings.REPORT_PDF_PROCESSES = 1
-    assert pdf.render_pdf(html).processes == 1
     settings.REPORT_PDF_PROCESSES = 2
-    two = pdf.render_pdf(html)
-    assert two.processes == 2
-    settings.REPORT_PDF_PROCESSES = 8  # never more than the parts
-    assert pdf.render_pdf(html).processes == 3
-    # A fork() copies only the calling thread: with another thread running, all stays here.
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -126,4 +134,4 @@ def test_the_processes_follow_the_setting_and_stay_one_beside_other_threads(sett
         stop.set()
         other.join()
     assert beside_a_thread.processes == 1
-    assert beside_a_thread.content == two.content
+    assert beside_a_thread.content == pdf.render_pdf(html, processes=2).content
