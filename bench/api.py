@@ -387,17 +387,24 @@ def main(argv: list[str] | None = None) -> int:
         target = server.target
         monitor_token = get_token(target, fixtures["monitor"], fixtures["password"])
         manager_token = get_token(target, fixtures["manager"], fixtures["password"])
-        chosen = scenarios(fixtures, monitor_token, manager_token)
-        if args.only:
-            chosen = [s for s in chosen if s.name in args.only]
-        results = run_scenarios(
-            target,
-            chosen,
-            concurrencies=args.concurrency,
-            requests=args.requests,
-            max_seconds=args.seconds,
-            server=server,
-        )
+        try:
+            chosen = scenarios(fixtures, monitor_token, manager_token)
+            if args.only:
+                chosen = [s for s in chosen if s.name in args.only]
+            results = run_scenarios(
+                target,
+                chosen,
+                concurrencies=args.concurrency,
+                requests=args.requests,
+                max_seconds=args.seconds,
+                server=server,
+            )
+        finally:
+            # Revoked, so that runs on the same data never reach a user's token limit.
+            for token in (monitor_token, manager_token):
+                target.json(
+                    "DELETE", f"{API}/auth/token/", headers={"Authorization": f"Token {token}"}
+                )
         described = server.describe()
 
     explain_path = None
