@@ -62,13 +62,21 @@ def prepared_statements(using: str = DEFAULT_DB_ALIAS):
     connection.ensure_connection()
     raw = connection.connection
     _generic_plans(connection, raw)
+    with _cursors(raw, ServerBindingCursor, PREPARE_THRESHOLD):
+        yield
+
+
+@contextmanager
+def _cursors(raw, factory, prepare_threshold):
+    """psycopg's connection `raw` makes its cursors with `factory` and prepares a query at
+    `prepare_threshold` runs (None: never) in the block, then as before. A connection closed
+    in the block (an error, CONN_MAX_AGE) takes the setting along; its successor starts
+    with Django's."""
     before = raw.cursor_factory, raw.prepare_threshold
-    raw.cursor_factory, raw.prepare_threshold = ServerBindingCursor, PREPARE_THRESHOLD
+    raw.cursor_factory, raw.prepare_threshold = factory, prepare_threshold
     try:
         yield
     finally:
-        # A connection closed in the block (an error, CONN_MAX_AGE) takes the setting along;
-        # its successor starts with Django's.
         raw.cursor_factory, raw.prepare_threshold = before
 
 
@@ -100,9 +108,5 @@ def planned_with_values(using: str = DEFAULT_DB_ALIAS):
         return
     from django.db.backends.postgresql.base import Cursor
 
-    before = raw.cursor_factory, raw.prepare_threshold
-    raw.cursor_factory, raw.prepare_threshold = Cursor, None
-    try:
+    with _cursors(raw, Cursor, None):
         yield
-    finally:
-        raw.cursor_factory, raw.prepare_threshold = before
