@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from reports.excel import dashboard_workbook
 from reports.selectors import dashboard_summary
+from reports.services import report_appendix
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +71,50 @@ def test_the_workbook_keeps_its_formats_for_a_person_reading_it(demo_user, at):
     )
     assert areas["M7"].number_format == "0.0%"
     assert trend["A7"].is_date and trend["A7"].number_format == "DD/MM/YYYY"
+
+
+def test_the_monthly_workbook_lists_every_task_and_says_when_overdue_is_cut(demo_user, at):
+    """The sheets a reader sees, by name; the sheet of every task (monthly report) laid out
+    as the others, its dates real dates; an overdue list cut short says how many it shows."""
+    end_of_year = at(datetime.date(2022, 12, 31))
+    board = dashboard_summary(user=demo_user("lanhdao"), filters=end_of_year, overdue_limit=2)
+    lines = [row for group in report_appendix(filters=end_of_year) for row in group["rows"]]
+    book = load_workbook(BytesIO(dashboard_workbook(board, tasks=lines)))
+
+    assert book.sheetnames == [
+        "Tổng hợp",
+        "Lĩnh vực ưu tiên",
+        "Cơ quan, đơn vị",
+        "Quá hạn",
+        "Diễn biến",
+        "Nhiệm vụ",
+    ]
+    overdue, tasks = book["Quá hạn"], book["Nhiệm vụ"]
+    assert board.totals.overdue > 2
+    note = overdue.cell(row=7 + 2 + 1, column=1)  # two rows listed, then an empty line
+    assert note.value == f"Danh sách gồm 2 trong tổng số {board.totals.overdue} nhiệm vụ quá hạn."
+    assert note.data_type == "s"
+
+    assert tasks["A1"].value == "Danh sách nhiệm vụ và tiến độ thực hiện"
+    assert tasks.freeze_panes == "A7"
+    header = tasks["I6"]
+    assert (header.value, header.font.b, header.fill.fgColor.rgb) == (
+        "Ngày hoàn thành",
+        True,
+        "FFDDE4EE",
+    )
+    assert (header.alignment.wrap_text, header.alignment.vertical) == (True, "top")
+    assert tasks.column_dimensions["D"].width == pytest.approx(60, abs=1)
+    rows = list(tasks.iter_rows(min_row=7))
+    assert [row[0].value for row in rows] == list(range(1, len(lines) + 1))
+    assert [row[2].value for row in rows] == [line.code for line in lines]
+    done = next(i for i, line in enumerate(lines) if line.completed_on is not None)
+    due, completed = rows[done][5], rows[done][8]
+    assert (due.value.date(), due.number_format) == (lines[done].due, "DD/MM/YYYY")
+    assert (completed.value.date(), completed.number_format) == (
+        lines[done].completed_on,
+        "DD/MM/YYYY",
+    )
+    open_task = next(i for i, line in enumerate(lines) if line.completed_on is None)
+    assert rows[open_task][8].value is None
+    assert rows[open_task][9].value == lines[open_task].progress
