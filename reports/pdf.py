@@ -263,7 +263,8 @@ class _Child:
     """One part laid out in a child process made with fork(): the child has the parent's
     WeasyPrint, fonts and settings already loaded, lays out its HTML, writes the page count
     and the PDF into a pipe and ends with os._exit (none of the parent's clean-up runs there:
-    its database connections and open files stay the parent's)."""
+    its database connections and open files stay the parent's). Not multiprocessing: a
+    Celery worker's pool processes are daemonic, and multiprocessing refuses them children."""
 
     def __init__(self, html: str):
         self.html = html

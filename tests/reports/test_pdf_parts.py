@@ -5,6 +5,7 @@ same byte for byte however many processes made it."""
 
 # ruff: noqa: F811
 
+import io
 import logging
 import os
 import shutil
@@ -74,7 +75,7 @@ def test_each_part_numbers_its_own_pages_and_the_joined_pdf_keeps_title_and_lang
         "Phụ lục II",
         "2 tiếp",
     ]
-    reader = PdfReader(pdf.io.BytesIO(rendered.content))
+    reader = PdfReader(io.BytesIO(rendered.content))
     assert reader.metadata.title == "Báo cáo tháng"
     assert reader.metadata.author == "Sở TT&TT"
     assert reader.root_object["/Lang"] == "vi"
